@@ -1,0 +1,685 @@
+package semhttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Outcome is what a response means. Every status code maps to exactly one
+// concrete kind (see the table in the package documentation); callers
+// usually switch on the type:
+//
+//	switch o := out.(type) {
+//	case *semhttp.Created:
+//		fmt.Println("new resource at", o.Location)
+//	case *semhttp.Conflict:
+//		fmt.Println("conflict:", o.Problem().Detail)
+//	}
+//
+// Body ownership: success kinds (*OK, *Created, *Accepted, *PartialContent,
+// *NotModified, *Informational) keep the response body open and streaming;
+// the caller reads it and must Close the outcome. Failure kinds have already
+// read at most [DefaultMaxErrorBody] bytes of the body and closed it, so they
+// never hold a connection; Close on them is a no-op. Close is safe to call
+// twice on every kind.
+type Outcome interface {
+	// StatusCode is the final response's status code, as sent.
+	StatusCode() int
+	// Response is the final response. Its Body is open on success kinds and
+	// holds the captured (capped) bytes on failure kinds.
+	Response() *http.Response
+	// Err is nil on success and redirection kinds; on failure kinds it is
+	// the outcome itself, so errors.As(out.Err(), &notFound) works.
+	Err() error
+	// Close releases the body. It is safe to call twice.
+	Close() error
+	// Info reports how the outcome was reached: attempts, time waited
+	// between them, redirect hops, API deprecation signals.
+	Info() Info
+}
+
+// Info describes how an outcome was reached.
+type Info struct {
+	// Attempts is the number of requests sent for the final hop (1 when the
+	// first try succeeded). Zero for outcomes built by [Classify].
+	Attempts int
+	// TotalAttempts counts requests across every hop of a redirect chain.
+	TotalAttempts int
+	// Waited is the total time slept between attempts (retry backoff and
+	// Retry-After on 3xx), across all hops.
+	Waited time.Duration
+	// Hops lists the redirects that were followed, in order. Empty when the
+	// first response was final.
+	Hops []Hop
+	// FromCache is true when the outcome was answered from the client's
+	// cache (a 304 revalidation).
+	FromCache bool
+}
+
+// Hop is one redirect that was followed: the status that caused it and the
+// URL that answered with it.
+type Hop struct {
+	StatusCode int
+	Method     string
+	URL        *url.URL
+	Location   *url.URL
+}
+
+// DefaultMaxErrorBody is how many bytes of a failure response's body are
+// read and kept (64 KiB). The rest is discarded with the connection.
+const DefaultMaxErrorBody = 64 << 10
+
+// ErrInvalidStatus reports a status code that is not three digits (below 0
+// or above 999). net/http's HTTP/2 client passes any integer through; such a
+// response is a protocol error, not an outcome.
+var ErrInvalidStatus = errors.New("semhttp: status code is not three digits")
+
+// ErrNoResult is returned by [Decode] for outcomes that carry no result to
+// decode: 1xx, 202 (wait for the job first), 204/205, unfollowed 3xx and a
+// 304 with no cached representation.
+var ErrNoResult = errors.New("semhttp: outcome carries no result to decode")
+
+// base holds what every outcome has.
+type base struct {
+	resp   *http.Response
+	info   Info
+	api    *APIStatus
+	closed bool
+}
+
+func (b *base) StatusCode() int          { return b.resp.StatusCode }
+func (b *base) Response() *http.Response { return b.resp }
+func (b *base) Err() error               { return nil }
+func (b *base) Info() Info               { return b.info }
+
+// Close releases the response body. It is safe to call twice.
+func (b *base) Close() error {
+	if b.closed || b.resp.Body == nil {
+		b.closed = true
+		return nil
+	}
+	b.closed = true
+	return b.resp.Body.Close()
+}
+
+// API reports the Deprecation (RFC 9745) and Sunset (RFC 8594) signals the
+// response carried. It is the zero APIStatus when there were none.
+func (b *base) API() APIStatus {
+	if b.api == nil {
+		s := ParseAPIStatus(b.resp.Header, requestURL(b.resp))
+		b.api = &s
+	}
+	return *b.api
+}
+
+// OK is a 200, 203 or any unlisted 2xx: the body is the result.
+type OK struct{ base }
+
+// Created is a 201. Location names the new resource.
+type Created struct {
+	base
+	// Location is the new resource's absolute URL, resolved against the
+	// final request URL (RFC 3986 §5). When the response had no Location it
+	// is the request's target URI (RFC 9110 §15.3.2) and LocationAssumed is
+	// true. It is nil when the header could not be parsed; LocationRaw and
+	// LocationErr then say what was sent and why it was refused.
+	Location        *url.URL
+	LocationAssumed bool
+	LocationRaw     string
+	LocationErr     error
+}
+
+// NoContent is a 204 or 205: success without a body. Reset is true for 205
+// (the client should reset its document view).
+type NoContent struct {
+	base
+	Reset bool
+}
+
+// Informational is a 1xx that arrived as the final response: 101 Switching
+// Protocols (whose body is the upgraded connection), or an interim code that
+// an HTTP/2 peer ended the stream with.
+type Informational struct{ base }
+
+// MultipleChoices is a 300 or an unlisted 3xx. It is never followed
+// automatically: Location is the server's preferred choice (nil when
+// absent) and Alternatives the links with rel="alternate" (RFC 8288).
+type MultipleChoices struct {
+	base
+	Location     *url.URL
+	Alternatives []*url.URL
+}
+
+// Redirect is a 301, 302, 303, 307 or 308 that was not followed (the
+// redirect policy said no, or Location was missing).
+type Redirect struct {
+	base
+	// Location is the target, resolved against the request URL; nil when
+	// the header was absent or unparseable (LocationErr says which).
+	Location    *url.URL
+	LocationErr error
+	// Permanent is true for 301 and 308.
+	Permanent bool
+	// MethodKept is true for 307 and 308, which must be followed with the
+	// same method and body.
+	MethodKept bool
+}
+
+// failure is the common part of every failure kind: captured body, problem
+// details, and the error text.
+type failure struct {
+	base
+	self      error
+	body      []byte
+	truncated bool
+	problem   *Problem
+}
+
+func (f *failure) Err() error { return f.self }
+
+// Close is a no-op: failure kinds closed their body when they were built.
+func (f *failure) Close() error { f.closed = true; return nil }
+
+// Body returns the captured bytes of the response body (at most the
+// client's error-body cap).
+func (f *failure) Body() []byte { return f.body }
+
+// BodyTruncated reports whether the body was longer than the cap.
+func (f *failure) BodyTruncated() bool { return f.truncated }
+
+// Problem returns the RFC 9457 problem details of the response, or nil when
+// the body was not application/problem+json (or not valid JSON).
+func (f *failure) Problem() *Problem { return f.problem }
+
+// Error describes the failure: method, URL (without credentials or query),
+// status, and the problem title and detail when the server sent them.
+func (f *failure) Error() string {
+	var sb strings.Builder
+	sb.WriteString("semhttp: ")
+	if r := f.resp.Request; r != nil && r.URL != nil {
+		sb.WriteString(r.Method)
+		sb.WriteByte(' ')
+		sb.WriteString(redact(r.URL))
+		sb.WriteString(": ")
+	}
+	sb.WriteString(statusLine(f.resp))
+	if p := f.problem; p != nil {
+		if p.Title != "" {
+			sb.WriteString(": ")
+			sb.WriteString(p.Title)
+		}
+		if p.Detail != "" {
+			sb.WriteString(": ")
+			sb.WriteString(p.Detail)
+		}
+	}
+	return sb.String()
+}
+
+// ClientError is an unlisted 4xx, handled as 400 (RFC 9110 §15). Every
+// listed 4xx kind unwraps to its ClientError, so
+// errors.As(err, new(*semhttp.ClientError)) matches any 4xx.
+type ClientError struct{ failure }
+
+// ServerError is a 500, 502, 504 or unlisted 5xx. Every 5xx kind and
+// *Nonstandard unwrap to their ServerError.
+type ServerError struct{ failure }
+
+// BadRequest is a 400.
+type BadRequest struct{ ClientError }
+
+// Unauthorized is a 401. Challenges are its parsed WWW-Authenticate values.
+type Unauthorized struct {
+	ClientError
+	Challenges []Challenge
+}
+
+// Forbidden is a 403.
+type Forbidden struct{ ClientError }
+
+// NotFound is a 404.
+type NotFound struct{ ClientError }
+
+// MethodNotAllowed is a 405. Allow lists the methods the server named; it
+// is empty (not an error) when the server sent no Allow header, as nginx does.
+type MethodNotAllowed struct {
+	ClientError
+	Allow []string
+}
+
+// NotAcceptable is a 406.
+type NotAcceptable struct{ ClientError }
+
+// Conflict is a 409.
+type Conflict struct{ ClientError }
+
+// Gone is a 410.
+type Gone struct{ ClientError }
+
+// PreconditionFailed is a 412: a conditional request's validator no longer
+// matches (someone else changed the resource).
+type PreconditionFailed struct{ ClientError }
+
+// URITooLong is a 414.
+type URITooLong struct{ ClientError }
+
+// RangeNotSatisfiable is a 416. CompleteLength is the representation length
+// from "Content-Range: */N", or -1 when the server did not send it.
+type RangeNotSatisfiable struct {
+	ClientError
+	CompleteLength int64
+}
+
+// PreconditionRequired is a 428: the server wants the request conditional.
+type PreconditionRequired struct{ ClientError }
+
+// TooManyRequests is a 429. RetryAfter is the server's requested wait (zero
+// when absent or invalid).
+type TooManyRequests struct {
+	ClientError
+	RetryAfter time.Duration
+}
+
+// NotImplemented is a 501: permanent, never retried.
+type NotImplemented struct{ ServerError }
+
+// ServiceUnavailable is a 503. RetryAfter is the server's requested wait
+// (zero when absent or invalid).
+type ServiceUnavailable struct {
+	ServerError
+	RetryAfter time.Duration
+}
+
+// Nonstandard is a status outside 100–599 but still three digits (000–099,
+// 600–999). RFC 9110 §15 says to handle it as a 5xx, so it unwraps to a
+// *ServerError and is never a success.
+type Nonstandard struct {
+	ServerError
+	// Code is the raw code; Reason the reason phrase the server sent.
+	Code   int
+	Reason string
+}
+
+// Unwrap methods let errors.As find the class error.
+
+// Unwrap returns the class error.
+func (e *BadRequest) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *Unauthorized) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *Forbidden) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *NotFound) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *MethodNotAllowed) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *NotAcceptable) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *Conflict) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *Gone) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *PreconditionFailed) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *URITooLong) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *RangeNotSatisfiable) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *PreconditionRequired) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *TooManyRequests) Unwrap() error { return &e.ClientError }
+
+// Unwrap returns the class error.
+func (e *NotImplemented) Unwrap() error { return &e.ServerError }
+
+// Unwrap returns the class error.
+func (e *ServiceUnavailable) Unwrap() error { return &e.ServerError }
+
+// Unwrap returns the class error.
+func (e *Nonstandard) Unwrap() error { return &e.ServerError }
+
+// Classify turns any response into its Outcome, for callers that got the
+// response from [Client.Do] or another client. For failure kinds it reads
+// at most [DefaultMaxErrorBody] bytes and closes the body, then puts the
+// captured bytes back as resp.Body so the response can still be decoded.
+// It returns an error wrapping [ErrInvalidStatus] (and closes the body) for
+// codes that are not three digits.
+func Classify(resp *http.Response) (Outcome, error) {
+	return classify(resp, Info{}, DefaultMaxErrorBody)
+}
+
+// classify builds the outcome for resp. maxBody caps failure-body reads.
+func classify(resp *http.Response, info Info, maxBody int64) (Outcome, error) {
+	code := resp.StatusCode
+	if code < 0 || code > 999 {
+		if resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, fmt.Errorf("%w: %d from %s", ErrInvalidStatus, code, redact(requestURL(resp)))
+	}
+	b := base{resp: resp, info: info}
+	switch {
+	case code < 100 || code >= 600:
+		e := &Nonstandard{Code: code, Reason: reasonPhrase(resp)}
+		e.fill(b, e, maxBody)
+		return e, nil
+	case code < 200:
+		return &Informational{base: b}, nil
+	case code < 300:
+		return classify2xx(b), nil
+	case code < 400:
+		return classify3xx(b), nil
+	case code < 500:
+		return classify4xx(b, maxBody), nil
+	default:
+		return classify5xx(b, maxBody), nil
+	}
+}
+
+func classify2xx(b base) Outcome {
+	switch b.resp.StatusCode {
+	case http.StatusCreated:
+		o := &Created{base: b}
+		o.resolveLocation()
+		return o
+	case http.StatusAccepted:
+		return newAccepted(b)
+	case http.StatusNoContent, http.StatusResetContent:
+		return &NoContent{base: b, Reset: b.resp.StatusCode == http.StatusResetContent}
+	case http.StatusPartialContent:
+		return newPartialContent(b)
+	default:
+		return &OK{base: b}
+	}
+}
+
+func classify3xx(b base) Outcome {
+	resp := b.resp
+	switch code := resp.StatusCode; code {
+	case http.StatusNotModified:
+		return &NotModified{base: b}
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		o := &Redirect{
+			base:       b,
+			Permanent:  code == http.StatusMovedPermanently || code == http.StatusPermanentRedirect,
+			MethodKept: code == http.StatusTemporaryRedirect || code == http.StatusPermanentRedirect,
+		}
+		o.Location, o.LocationErr = responseLocation(resp)
+		return o
+	default:
+		o := &MultipleChoices{base: b}
+		o.Location, _ = responseLocation(resp)
+		base := requestURL(resp)
+		for _, l := range ParseLinks(resp.Header) {
+			if l.HasRel("alternate") {
+				o.Alternatives = append(o.Alternatives, resolve(base, l.URL))
+			}
+		}
+		return o
+	}
+}
+
+func classify4xx(b base, maxBody int64) Outcome {
+	h := b.resp.Header
+	switch b.resp.StatusCode {
+	case http.StatusBadRequest:
+		e := &BadRequest{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusUnauthorized:
+		e := &Unauthorized{Challenges: ParseChallenges(h.Values("WWW-Authenticate"))}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusForbidden:
+		e := &Forbidden{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusNotFound:
+		e := &NotFound{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusMethodNotAllowed:
+		e := &MethodNotAllowed{Allow: ParseAllow(h.Values("Allow"))}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusNotAcceptable:
+		e := &NotAcceptable{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusConflict:
+		e := &Conflict{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusGone:
+		e := &Gone{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusPreconditionFailed:
+		e := &PreconditionFailed{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusRequestURITooLong:
+		e := &URITooLong{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusRequestedRangeNotSatisfiable:
+		e := &RangeNotSatisfiable{CompleteLength: unsatisfiedLength(h.Get("Content-Range"))}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusPreconditionRequired:
+		e := &PreconditionRequired{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusTooManyRequests:
+		e := &TooManyRequests{RetryAfter: retryAfterOf(b.resp)}
+		e.fill(b, e, maxBody)
+		return e
+	default:
+		e := &ClientError{}
+		e.fill(b, e, maxBody)
+		return e
+	}
+}
+
+func classify5xx(b base, maxBody int64) Outcome {
+	switch b.resp.StatusCode {
+	case http.StatusNotImplemented:
+		e := &NotImplemented{}
+		e.fill(b, e, maxBody)
+		return e
+	case http.StatusServiceUnavailable:
+		e := &ServiceUnavailable{RetryAfter: retryAfterOf(b.resp)}
+		e.fill(b, e, maxBody)
+		return e
+	default:
+		e := &ServerError{}
+		e.fill(b, e, maxBody)
+		return e
+	}
+}
+
+// fill captures at most maxBody bytes of the body, closes it, parses problem
+// details, and puts the captured bytes back as the response body.
+func (f *failure) fill(b base, self error, maxBody int64) {
+	f.base = b
+	f.self = self
+	resp := b.resp
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return
+	}
+	f.body, f.truncated = readCapped(resp.Body, maxBody)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(f.body))
+	if isProblemJSON(resp.Header.Get("Content-Type")) {
+		f.problem = ParseProblem(f.body, requestURL(resp))
+	}
+}
+
+// readCapped reads at most max bytes from r and reports whether more
+// remained. A read error ends the capture with what was read.
+func readCapped(r io.Reader, max int64) ([]byte, bool) {
+	if max <= 0 {
+		max = DefaultMaxErrorBody
+	}
+	var buf bytes.Buffer
+	n, _ := buf.ReadFrom(io.LimitReader(r, max+1))
+	if n > max {
+		return buf.Bytes()[:max], true
+	}
+	return buf.Bytes(), false
+}
+
+func isProblemJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/problem+json"
+}
+
+func (o *Created) resolveLocation() {
+	raw := o.resp.Header.Get("Location")
+	if raw == "" && len(o.resp.Header.Values("Location")) == 0 {
+		if u := requestURL(o.resp); u != nil {
+			cp := *u
+			o.Location = &cp
+		}
+		o.LocationAssumed = true
+		return
+	}
+	o.LocationRaw = raw
+	o.Location, o.LocationErr = responseLocation(o.resp)
+}
+
+// ErrBadLocation reports a Location header that could not be used: not a
+// URI reference, containing control characters, or not resolvable.
+var ErrBadLocation = errors.New("semhttp: unusable Location header")
+
+// responseLocation parses the response's Location and resolves it against
+// the request URL. It returns nil, nil when there is no Location.
+func responseLocation(resp *http.Response) (*url.URL, error) {
+	vals := resp.Header.Values("Location")
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	if len(vals) > 1 {
+		return nil, fmt.Errorf("%w: %d Location headers", ErrBadLocation, len(vals))
+	}
+	return parseReference(requestURL(resp), vals[0])
+}
+
+// parseReference parses raw as a URI reference and resolves it against
+// base. Control characters and empty values are refused.
+func parseReference(base *url.URL, raw string) (*url.URL, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, fmt.Errorf("%w: empty", ErrBadLocation)
+	}
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c < 0x20 || c == 0x7f {
+			return nil, fmt.Errorf("%w: control character in %q", ErrBadLocation, raw)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %v", ErrBadLocation, raw, err)
+	}
+	return resolve(base, u), nil
+}
+
+func resolve(base, ref *url.URL) *url.URL {
+	if base == nil || ref == nil {
+		return ref
+	}
+	return base.ResolveReference(ref)
+}
+
+func requestURL(resp *http.Response) *url.URL {
+	if resp == nil || resp.Request == nil {
+		return nil
+	}
+	return resp.Request.URL
+}
+
+// redact renders u without userinfo, query or fragment, for errors and logs.
+func redact(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	cp := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return cp.String()
+}
+
+// statusLine is "404 Not Found", falling back to the code alone.
+func statusLine(resp *http.Response) string {
+	if resp.Status != "" {
+		return resp.Status
+	}
+	if t := http.StatusText(resp.StatusCode); t != "" {
+		return strconv.Itoa(resp.StatusCode) + " " + t
+	}
+	return strconv.Itoa(resp.StatusCode)
+}
+
+// reasonPhrase extracts the reason phrase from resp.Status ("999 Foo" →
+// "Foo").
+func reasonPhrase(resp *http.Response) string {
+	s := resp.Status
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		return strings.TrimSpace(s[i+1:])
+	}
+	return ""
+}
+
+// Decode JSON-decodes a success outcome's body into a T and closes it. It
+// passes err through, returns a failure outcome as the error, and returns
+// [ErrNoResult] for outcomes without a result. Typical use:
+//
+//	user, err := semhttp.Decode[User](c.Send(req))
+func Decode[T any](out Outcome, err error) (T, error) {
+	var v T
+	if err != nil {
+		return v, err
+	}
+	defer out.Close()
+	if e := out.Err(); e != nil {
+		return v, e
+	}
+	var body io.Reader
+	switch o := out.(type) {
+	case *OK, *Created, *PartialContent:
+		body = out.Response().Body
+	case *NotModified:
+		if o.Cached == nil {
+			return v, fmt.Errorf("%w: 304 with no cached representation", ErrNoResult)
+		}
+		body = o.Cached.Body
+	default:
+		return v, fmt.Errorf("%w: %s", ErrNoResult, statusLine(out.Response()))
+	}
+	if body == nil || body == http.NoBody {
+		return v, fmt.Errorf("%w: empty body", ErrNoResult)
+	}
+	if err := json.NewDecoder(body).Decode(&v); err != nil {
+		return v, fmt.Errorf("semhttp: decoding %s body: %w", statusLine(out.Response()), err)
+	}
+	return v, nil
+}
