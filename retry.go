@@ -562,4 +562,3 @@ func newIdempotencyKey() string {
 	}
 	return string(append(out, '"'))
 }
-
