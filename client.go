@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,6 +220,14 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 	}
 	resp, err := c.follow(req, x)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// net/http's error shows the full URL: keep secrets in the
+			// query and userinfo out of error text.
+			if u, perr := url.Parse(ue.URL); perr == nil {
+				ue.URL = redact(u)
+			}
+		}
 		return nil, nil, &RequestError{
 			Method: req.Method, URL: redact(req.URL),
 			Attempts: x.attempts, Waited: x.waited, Err: err,
