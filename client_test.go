@@ -665,3 +665,43 @@ func TestDeprecatedEndpointLoggedOnce(t *testing.T) {
 		t.Errorf("logged %d times, want once:\n%s", n, buf.String())
 	}
 }
+
+// TestHTTPBinPeer classifies what a real, independent server sends:
+// go-httpbin, including its nonstandard weighted-status form.
+func TestHTTPBinPeer(t *testing.T) {
+	srv := newHTTPBin(t)
+	c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	tests := []struct {
+		path string
+		kind string
+		code int
+	}{
+		{"/get", "*semhttp.OK", 200},
+		{"/status/299", "*semhttp.OK", 299},
+		{"/status/201", "*semhttp.Created", 201},
+		{"/status/418", "*semhttp.ClientError", 418},
+		{"/status/499", "*semhttp.ClientError", 499},
+		{"/status/410", "*semhttp.Gone", 410},
+		{"/status/599", "*semhttp.ServerError", 599},
+		{"/status/405", "*semhttp.MethodNotAllowed", 405},
+		{"/status/999:1,200:0", "*semhttp.Nonstandard", 999},
+		{"/status/700,700", "*semhttp.Nonstandard", 700},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+tt.path, nil)
+		out, err := c.Send(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.path, err)
+		}
+		if got := fmt.Sprintf("%T", out); got != tt.kind || out.StatusCode() != tt.code {
+			t.Errorf("%s: got %s %d, want %s %d", tt.path, got, out.StatusCode(), tt.kind, tt.code)
+		}
+		if m, ok := out.(*MethodNotAllowed); ok && (m.Allow == nil || len(m.Allow) != 0) {
+			t.Errorf("405 without Allow: Allow = %#v, want empty", m.Allow)
+		}
+		if cr, ok := out.(*Created); ok && !cr.LocationAssumed {
+			t.Errorf("201 without Location not flagged as assumed")
+		}
+		out.Close()
+	}
+}

@@ -102,7 +102,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"Sun Nov 22 08:00:05 2026", 5 * time.Second, true},       // asctime
 		{"Sun, 06 Nov 1994 08:49:37 GMT", 0, true},                // past: clamped
 		{"999999999", 999999999 * time.Second, true},
-		{"99999999999", time.Duration(1<<63 - 1), true}, // go-retryablehttp wraps this
+		{"99999999999", time.Duration(1<<63 - 1), true},                // go-retryablehttp wraps this
 		{"99999999999999999999999999", time.Duration(1<<63 - 1), true}, // clamped, no overflow
 		{"+120", 0, false},
 		{"1.5", 0, false},
