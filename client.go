@@ -91,7 +91,8 @@ func WithAttemptTimeout(d time.Duration) Option {
 
 // New returns a Client. With no options it uses its own http.Transport
 // (a clone of http.DefaultTransport keeping up to 64 idle connections per
-// host, so parallel callers reuse connections), the default
+// host, so parallel callers reuse connections, and refusing response
+// headers over 1 MiB), the default
 // [RetryPolicy], redirects followed per RFC 9110, and no logging.
 func New(opts ...Option) *Client {
 	var cfg config
@@ -145,6 +146,7 @@ func defaultTransport() http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
+	t.MaxResponseHeaderBytes = 1 << 20 // a server that sends headers forever is cut off at 1 MiB
 	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	return t
 }
