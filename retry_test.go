@@ -594,3 +594,59 @@ func TestFailedRequestKeepsOtherConnections(t *testing.T) {
 		t.Errorf("opened %d connections: a failure flushed the idle pool", n)
 	}
 }
+
+// strictBody fails reads after Close, like a pipe or a network stream.
+type strictBody struct {
+	r      io.Reader
+	closed atomic.Bool
+}
+
+func (s *strictBody) Read(p []byte) (int, error) {
+	if s.closed.Load() {
+		return 0, errors.New("read after close")
+	}
+	return s.r.Read(p)
+}
+
+func (s *strictBody) Close() error { s.closed.Store(true); return nil }
+
+// TestRetryPlainBodyAfterRefusedDial: a non-replayable body that was never
+// read (the dial was refused) is sent on the retry, whole, and closed once
+// the call ends.
+func TestRetryPlainBodyAfterRefusedDial(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var got atomic.Value
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(string(b))
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 2, InitialInterval: time.Millisecond,
+		OnRetry: func(RetryEvent) {
+			l, err := net.Listen("tcp", addr) // the server comes up between attempts
+			if err != nil {
+				t.Skip("port was taken:", err)
+			}
+			srv.Listener = l
+			srv.Start()
+		}}))
+	body := &strictBody{r: strings.NewReader("exactly once")}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr, body)
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	if _, ok := out.(*Created); !ok || got.Load() != "exactly once" || out.Info().Attempts != 2 {
+		t.Fatalf("got %T, body %q, attempts %d", out, got.Load(), out.Info().Attempts)
+	}
+	if !body.closed.Load() {
+		t.Error("the caller's body was not closed when the call ended")
+	}
+}
