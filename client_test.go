@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -703,5 +704,66 @@ func TestHTTPBinPeer(t *testing.T) {
 			t.Errorf("201 without Location not flagged as assumed")
 		}
 		out.Close()
+	}
+}
+
+func TestBaseURLAndDefaultHeaders(t *testing.T) {
+	var got atomic.Value
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.URL.Path + " " + r.Header.Get("User-Agent") + " " + r.Header.Get("Api-Version"))
+	}))
+	c := newTestClient(t, WithBaseURL(srv.URL+"/v2/"), WithUserAgent("sdk/1.0"), WithHeader("api-version", "7"))
+	req, _ := http.NewRequest(http.MethodGet, "users/1", nil)
+	req.Header.Set("Api-Version", "8") // the request's own value wins
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	if g := got.Load(); g != "/v2/users/1 sdk/1.0 8" {
+		t.Errorf("server saw %q", g)
+	}
+	if req.URL.IsAbs() || req.Header.Get("User-Agent") != "" {
+		t.Error("the caller's request was modified")
+	}
+	// An absolute URL is left alone.
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/abs", nil)
+	out, _ = c.Send(req)
+	out.Close()
+	if g := got.Load(); g != "/abs sdk/1.0 7" {
+		t.Errorf("server saw %q", g)
+	}
+	bad := newTestClient(t, WithBaseURL("relative/only"))
+	if _, err := bad.Send(req); err == nil || !strings.Contains(err.Error(), "not absolute") {
+		t.Errorf("invalid base: %v", err)
+	}
+}
+
+func TestRequestOptions(t *testing.T) {
+	srv, hits := retryAfterServer(t, http.StatusConflict, 1, http.Header{"Content-Type": {"application/problem+json"}})
+	c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	var out Outcome
+	ctx := WithRequestOptions(context.Background(), CaptureOutcome(&out))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, ok := out.(*Conflict); !ok || resp.StatusCode != 409 {
+		t.Fatalf("captured %T for %d", out, resp.StatusCode)
+	}
+
+	// RetryFor overrides the client's policy for one call.
+	srv2, hits2 := retryAfterServer(t, http.StatusServiceUnavailable, 2, nil)
+	ctx = WithRequestOptions(context.Background(), RetryFor(fastRetry(3)))
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, srv2.URL, nil)
+	o, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	if _, ok := o.(*OK); !ok || hits2.Load() != 3 || hits.Load() != 1 {
+		t.Fatalf("got %T after %d hits", o, hits2.Load())
 	}
 }

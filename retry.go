@@ -439,6 +439,9 @@ type retrier struct {
 // send makes the attempts for one hop through go-retryablehttp.
 func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.Response, error) {
 	r := &retrier{c: c, p: &c.retry, x: x, req: req, body: body}
+	if x.opts != nil && x.opts.retry != nil {
+		r.p = x.opts.retry
+	}
 	if !Idempotent(req) {
 		// To know whether a failed non-idempotent request reached the wire.
 		r.wrote = new(atomic.Bool)
