@@ -59,6 +59,10 @@ func statusHandler(w http.ResponseWriter, r *http.Request) {
 		h.Set("Allow", "GET, HEAD")
 	case 416:
 		h.Set("Content-Range", "bytes */1234")
+	case 300:
+		h.Set("Location", "/choices/json")
+		h.Add("Link", `</choices/json>; rel="alternate"; type="application/json", </choices/xml>; rel="alternate"`)
+		h.Add("Link", `</help>; rel="help"`)
 	case 206:
 		h.Set("Content-Range", "bytes 0-4/10")
 		h.Set("Content-Length", "5")
@@ -115,7 +119,16 @@ func TestClassifyEveryStatus(t *testing.T) {
 			}
 		}},
 		{206, "*semhttp.PartialContent", false, nil},
-		{300, "*semhttp.MultipleChoices", false, nil},
+		{300, "*semhttp.MultipleChoices", false, func(t *testing.T, o Outcome) {
+			mc := o.(*MultipleChoices)
+			if mc.Location == nil || mc.Location.String() != srv.URL+"/choices/json" {
+				t.Errorf("Location = %v", mc.Location)
+			}
+			if len(mc.Alternatives) != 2 || mc.Alternatives[0].String() != srv.URL+"/choices/json" ||
+				mc.Alternatives[1].String() != srv.URL+"/choices/xml" {
+				t.Errorf("Alternatives = %v", mc.Alternatives)
+			}
+		}},
 		{399, "*semhttp.MultipleChoices", false, nil},
 		{301, "*semhttp.Redirect", false, func(t *testing.T, o Outcome) {
 			r := o.(*Redirect)
@@ -137,10 +150,19 @@ func TestClassifyEveryStatus(t *testing.T) {
 		}},
 		{304, "*semhttp.NotModified", false, nil},
 		{400, "*semhttp.BadRequest", true, nil},
-		{401, "*semhttp.Unauthorized", true, nil},
+		{401, "*semhttp.Unauthorized", true, func(t *testing.T, o Outcome) {
+			ch := o.(*Unauthorized).Challenges
+			if len(ch) != 1 || !ch[0].Is("bearer") || ch[0].Param("realm") != "api" || ch[0].Param("error") != "invalid_token" {
+				t.Errorf("Challenges = %+v", ch)
+			}
+		}},
 		{403, "*semhttp.Forbidden", true, nil},
 		{404, "*semhttp.NotFound", true, nil},
-		{405, "*semhttp.MethodNotAllowed", true, nil},
+		{405, "*semhttp.MethodNotAllowed", true, func(t *testing.T, o Outcome) {
+			if a := o.(*MethodNotAllowed).Allow; len(a) != 2 || a[0] != "GET" || a[1] != "HEAD" {
+				t.Errorf("Allow = %q", a)
+			}
+		}},
 		{406, "*semhttp.NotAcceptable", true, nil},
 		{409, "*semhttp.Conflict", true, func(t *testing.T, o Outcome) {
 			p := o.(*Conflict).Problem()
@@ -664,6 +686,21 @@ func TestDeprecatedEndpointLoggedOnce(t *testing.T) {
 	}
 	if n := strings.Count(buf.String(), "deprecated API endpoint"); n != 1 {
 		t.Errorf("logged %d times, want once:\n%s", n, buf.String())
+	}
+	if !strings.Contains(buf.String(), "sunset=2030-06-30T23:59:59.000Z") {
+		t.Errorf("log lacks the sunset date:\n%s", buf.String())
+	}
+	// Every outcome exposes the parsed signals.
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/old", nil)
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	api := out.API()
+	if !api.Deprecated || api.DeprecatedAt.Unix() != 1688169599 || api.Sunset.Year() != 2030 ||
+		!api.DeprecatedNow(time.Now()) {
+		t.Errorf("API() = %+v", api)
 	}
 }
 

@@ -43,8 +43,11 @@ type Outcome interface {
 	// Close releases the body. It is safe to call twice.
 	Close() error
 	// Info reports how the outcome was reached: attempts, time waited
-	// between them, redirect hops, API deprecation signals.
+	// between them, redirect hops.
 	Info() Info
+	// API reports the response's Deprecation (RFC 9745) and Sunset
+	// (RFC 8594) signals, parsed on first use.
+	API() APIStatus
 }
 
 // Info describes how an outcome was reached.

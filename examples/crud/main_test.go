@@ -17,7 +17,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, want := range []string{"*semhttp.Created", "*semhttp.Conflict", "*semhttp.MethodNotAllowed",
-		"Allow [GET PUT DELETE]", "*semhttp.NoContent", "*semhttp.Gone", "*semhttp.Nonstandard",
+		"Allow [DELETE GET HEAD PUT]", "*semhttp.NoContent", "*semhttp.Gone", "*semhttp.Nonstandard",
 		"code 999", "succeeded on attempt 2"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
