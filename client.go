@@ -27,7 +27,7 @@ type Client struct {
 	maxErrorBody int64
 	redirect     redirectConfig
 	deprecated   onceSet
-	retriers     sync.Pool // *retrier
+	retriers     sync.Pool   // *retrier
 	base         *url.URL    // WithBaseURL
 	baseErr      error       // an invalid WithBaseURL, reported by every call
 	headers      [][2]string // WithHeader defaults, canonical keys
