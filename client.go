@@ -183,7 +183,11 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	return classify(resp, x.info(), c.maxErrorBody)
+	out, err := classify(resp, x.info(), c.maxErrorBody)
+	if a, ok := out.(*Accepted); ok {
+		a.client = c // so that a.Poller and a.Wait can poll through c
+	}
+	return out, err
 }
 
 // exchange is the state of one call across its hops.
