@@ -78,6 +78,11 @@ var ErrBadResumeToken = errors.New("semhttp: invalid resume token")
 // the former before the job has ended, the latter after.
 var ErrNotDone = errors.New("semhttp: poller state does not allow this")
 
+// ErrNoClient is returned by [Accepted.Poller] and [Accepted.Wait] for a
+// 202 that no Client received (an outcome built by [Classify]); poll it
+// with [Client.NewPoller].
+var ErrNoClient = errors.New("semhttp: 202 was not received by a Client; use Client.NewPoller")
+
 // ErrMonitorAnswer reports a monitor answer the status interpreter did not
 // understand, such as a 400 or 401 or an unfollowed 307. It is fatal to
 // the poll; the job itself may still be running.
@@ -409,6 +414,7 @@ var (
 // DefaultStatusInterpreter is the standard reading of monitor answers:
 //   - 404 or 410: StateGone.
 //   - 303 See Other: StateSucceeded, the result at its Location.
+//   - 304 Not Modified (a conditional poll): StateRunning, as before.
 //   - 202: StateRunning (status and percent read from the body if any).
 //   - other 2xx with a status document — a status (or state,
 //     provisioningState, runtimeStatus, ...) member at the top level, under
@@ -436,6 +442,10 @@ func DefaultStatusInterpreter(r PollResponse) (PollDecision, error) {
 		if doc := parseObject(r.Body); doc != nil {
 			d.Problem = docProblem(doc, r.Header, r.Body, r.URL)
 		}
+		return d, nil
+	case code == http.StatusNotModified:
+		// A conditional poll: nothing changed since the last answer, which
+		// said running (else polling would have stopped).
 		return d, nil
 	case code == http.StatusSeeOther:
 		loc, err := headerLink(r.Header, "Location", r.URL)
@@ -880,6 +890,7 @@ func WithStatusInterpreter(f StatusInterpreter) PollOption {
 }
 
 // WithProgress calls f after every poll, from the goroutine that polls.
+// f must not call the Poller's Poll or Wait (it may call ResumeToken).
 func WithProgress(f func(Progress)) PollOption {
 	return func(c *pollConfig) { c.progress = f }
 }
@@ -955,6 +966,7 @@ type Poller struct {
 	hasHint bool
 	due     time.Time
 	dueSet  bool
+	gen     int // counts completed polls
 	bo      *backoff.ExponentialBackOff
 	last    Progress
 	done    bool
@@ -967,7 +979,7 @@ type Poller struct {
 // no client: use [Client.NewPoller] for those.
 func (a *Accepted) Poller(opts ...PollOption) (*Poller, error) {
 	if a.client == nil {
-		return nil, errors.New("semhttp: this 202 was not received by a Client; use Client.NewPoller")
+		return nil, ErrNoClient
 	}
 	return a.client.NewPoller(a, opts...)
 }
@@ -1240,13 +1252,29 @@ func (p *Poller) Wait(ctx context.Context) (Outcome, error) {
 		if dl, ok := ctx.Deadline(); ok && time.Now().Add(d).After(dl) {
 			return nil, fmt.Errorf("semhttp: next poll in %v is past the context deadline: %w", d, context.DeadlineExceeded)
 		}
+		gen := p.generation()
 		if err := sleepCtx(ctx, d); err != nil {
 			return nil, err
 		}
-		if _, err := p.Poll(ctx); err != nil {
+		p.step.Lock()
+		if p.generation() != gen {
+			// Another goroutine polled while this one slept: the schedule
+			// moved, so wait again rather than poll early.
+			p.step.Unlock()
+			continue
+		}
+		_, err := p.pollLocked(ctx)
+		p.step.Unlock()
+		if err != nil {
 			return nil, err
 		}
 	}
+}
+
+func (p *Poller) generation() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gen
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -1322,6 +1350,11 @@ func (p *Poller) budget(d time.Duration) error {
 func (p *Poller) Poll(ctx context.Context) (Progress, error) {
 	p.step.Lock()
 	defer p.step.Unlock()
+	return p.pollLocked(ctx)
+}
+
+// pollLocked is Poll with p.step held.
+func (p *Poller) pollLocked(ctx context.Context) (Progress, error) {
 	p.mu.Lock()
 	if p.done {
 		pr := p.last
@@ -1350,6 +1383,7 @@ func (p *Poller) Poll(ctx context.Context) (Progress, error) {
 		return pr.Progress, err
 	}
 	p.mu.Lock()
+	p.gen++
 	p.last = pr.Progress
 	p.lastAt = time.Now()
 	p.hint, p.hasHint = pr.RetryAfter, pr.hint
@@ -1422,8 +1456,12 @@ func (p *Poller) pollMonitor(ctx context.Context, pr step) (step, error) {
 		p.finish(out, pr.Progress)
 		return pr, nil
 	}
+	answered := p.monitor
+	if u := requestURL(resp); u != nil {
+		answered = u // where the client's redirects led
+	}
 	in := PollResponse{
-		StatusCode: pr.StatusCode, Header: resp.Header, URL: p.monitor,
+		StatusCode: pr.StatusCode, Header: resp.Header, URL: answered,
 		MonitorFrom: p.st.From, Location: p.loc,
 	}
 	if mayBeStatusDocument(resp.Header.Get("Content-Type")) {
@@ -1450,7 +1488,7 @@ func (p *Poller) pollMonitor(ctx context.Context, pr step) (step, error) {
 	case StateSucceeded:
 		if dec.Final != nil {
 			discard(out)
-			if err := checkMonitorURL(dec.Final, p.monitor); err != nil {
+			if err := checkMonitorURL(dec.Final, answered); err != nil {
 				return pr, err
 			}
 			p.mu.Lock()

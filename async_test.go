@@ -1146,8 +1146,8 @@ func TestAsyncClassifiedWithoutClient(t *testing.T) {
 	}
 	out, _ := Classify(resp)
 	a := out.(*Accepted)
-	if _, err := a.Poller(); err == nil {
-		t.Fatal("Poller without a client should fail")
+	if _, err := a.Poller(); !errors.Is(err, ErrNoClient) {
+		t.Fatalf("Poller without a client: %v", err)
 	}
 	p, err := c.NewPoller(a, fastPoll)
 	if err != nil {
@@ -1242,6 +1242,7 @@ func TestDefaultStatusInterpreterTable(t *testing.T) {
 		{"JSON:API job without status", 200, hdr("Content-Type", "application/vnd.api+json"), `{"data":{"id":"1"}}`, FromContentLocation, StateRunning, "", -1, false},
 		{"vnd.api+json from Location is the result", 200, hdr("Content-Type", "application/vnd.api+json"), `{"data":{"id":"1"}}`, FromLocation, StateSucceeded, "", -1, false},
 		{"303", 303, hdr("Location", "/photos/1"), ``, FromContentLocation, StateSucceeded, "https://api.test/photos/1", -1, false},
+		{"304 conditional poll", 304, nil, ``, FromLocation, StateRunning, "", -1, false},
 		{"303 without Location", 303, nil, ``, FromLocation, StateRunning, "", -1, true},
 		{"404", 404, nil, ``, FromLocation, StateGone, "", -1, false},
 		{"410", 410, nil, ``, FromLocation, StateGone, "", -1, false},
@@ -1434,4 +1435,52 @@ func ExampleAccepted_Wait() {
 	// running 80%
 	// succeeded 100%
 	// Quarterly report 12 <nil>
+}
+
+func TestAsyncConcurrentWaitersKeepTheSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var mu sync.Mutex
+		var at []time.Duration
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				w.Header().Set("Location", "/jobs/1")
+				w.Header().Set("Retry-After", "10")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			mu.Lock()
+			at = append(at, time.Since(start))
+			n := len(at)
+			mu.Unlock()
+			if n < 4 {
+				w.Header().Set("Retry-After", "10")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			io.WriteString(w, "done")
+		})
+		c := New(WithTransport(handlerTransport{h}))
+		req, _ := http.NewRequest(http.MethodPost, "http://api.test/jobs", nil)
+		out, _ := c.Send(req)
+		p, err := out.(*Accepted).Poller()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				if _, err := p.Wait(context.Background()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		res, _ := p.Result()
+		res.Close()
+		// Five waiters, one schedule: a poll every 10s, none early or extra.
+		if fmt.Sprint(at) != "[10s 20s 30s 40s]" {
+			t.Fatalf("polls at %v", at)
+		}
+	})
 }
