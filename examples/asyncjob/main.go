@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -25,23 +26,27 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	api, err := startDemoAPI()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "asyncjob:", err)
+		os.Exit(1)
+	}
+	defer api.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := run(ctx, os.Stdout, api.URL); err != nil {
 		fmt.Fprintln(os.Stderr, "asyncjob:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	api, err := startDemoAPI()
-	if err != nil {
-		return err
-	}
-	defer api.Close()
-
+// run starts a report job on the API at base and waits for it, writing
+// progress to w.
+func run(ctx context.Context, w io.Writer, base string) error {
 	c := semhttp.New()
 	defer c.CloseIdleConnections()
 
-	req, err := http.NewRequest(http.MethodPost, api.URL+"/reports", strings.NewReader(`{"quarter":"Q3"}`))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/reports", strings.NewReader(`{"quarter":"Q3"}`))
 	if err != nil {
 		return err
 	}
@@ -56,15 +61,13 @@ func run() error {
 		out.Close()
 		return fmt.Errorf("expected 202 Accepted, got %s", out.Response().Status)
 	}
-	fmt.Printf("job accepted; monitor %s (from %s), first poll in %v\n",
+	fmt.Fprintf(w, "job accepted; monitor %s (from %s), first poll in %v\n",
 		accepted.Monitor, accepted.MonitorFrom, accepted.RetryAfter)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	result, err := accepted.Wait(ctx,
-		semhttp.WithPollInterval(300*time.Millisecond, time.Second),
+		semhttp.WithPollInterval(250*time.Millisecond, 250*time.Millisecond),
 		semhttp.WithPollBudget(20, time.Minute),
-		semhttp.WithProgress(printProgress),
+		semhttp.WithProgress(func(p semhttp.Progress) { printProgress(w, p) }),
 	)
 	type report struct {
 		Quarter string `json:"quarter"`
@@ -79,12 +82,12 @@ func run() error {
 	case err != nil:
 		return err
 	}
-	fmt.Printf("report %s: revenue %d, %d pages\n", r.Quarter, r.Revenue, r.Pages)
+	fmt.Fprintf(w, "report %s: revenue %d, %d pages\n", r.Quarter, r.Revenue, r.Pages)
 	return nil
 }
 
 // printProgress draws one progress line per poll.
-func printProgress(p semhttp.Progress) {
+func printProgress(w io.Writer, p semhttp.Progress) {
 	const width = 20
 	bar := strings.Repeat(" ", width)
 	pct := "  ?%"
@@ -97,7 +100,7 @@ func printProgress(p semhttp.Progress) {
 	if p.Err != nil {
 		line += " (transient: " + p.Err.Error() + ")"
 	}
-	fmt.Println(line)
+	fmt.Fprintln(w, line)
 }
 
 // demoAPI is the embedded job API.
