@@ -217,6 +217,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a, ok := out.(*Accepted); ok {
+		a.client = c
+	}
 	*x.opts.capture = out
 	return resp, nil
 }
@@ -233,6 +236,9 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 		return nil, err
 	}
 	out, err := classify(resp, x.info(), c.maxErrorBody)
+	if a, ok := out.(*Accepted); ok {
+		a.client = c // so that a.Poller and a.Wait can poll through c
+	}
 	if err == nil && x.opts != nil && x.opts.capture != nil {
 		*x.opts.capture = out
 	}
