@@ -322,6 +322,7 @@ func (c *Client) follow(req *http.Request, x *exchange) (*http.Response, error) 
 		if !isRedirect(resp.StatusCode) {
 			return resp, nil
 		}
+		restoreLocation(resp)
 		next, err := ch.next(resp)
 		if err != nil {
 			return nil, err
@@ -330,6 +331,36 @@ func (c *Client) follow(req *http.Request, x *exchange) (*http.Response, error) 
 			return resp, nil
 		}
 		ch.cur = next
+	}
+}
+
+// hiddenLocation holds a redirect's Location while the response passes
+// through the inner http.Client. The space makes it a name no server can
+// send (it is not a token), so nothing else ever lands there.
+const hiddenLocation = "Semhttp hidden Location"
+
+// hideLocation moves the Location of a 301/302/303/307/308 out of sight of
+// net/http's http.Client, which semhttp uses with redirects off. Even then
+// http.Client parses the Location before consulting CheckRedirect (an
+// unparseable one becomes its own error, with the body closed) and, for
+// 307/308, calls the request's GetBody and drops the new body. Without a
+// Location it returns the response as it is, and follow decides.
+func hideLocation(resp *http.Response) {
+	if resp == nil || !isRedirect(resp.StatusCode) {
+		return
+	}
+	if v, ok := resp.Header["Location"]; ok {
+		delete(resp.Header, "Location")
+		resp.Header[hiddenLocation] = v
+	}
+}
+
+// restoreLocation undoes hideLocation; every redirect response send
+// returns passes through it before anyone else sees it.
+func restoreLocation(resp *http.Response) {
+	if v, ok := resp.Header[hiddenLocation]; ok {
+		delete(resp.Header, hiddenLocation)
+		resp.Header["Location"] = v
 	}
 }
 
