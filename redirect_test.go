@@ -1068,7 +1068,9 @@ func TestRedirectRetryAfter(t *testing.T) {
 		}
 	})
 	t.Run("above the cap", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", rec.redirect(307, "/after-cap", "ra", "3600"), nil)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", rec.redirect(307, "/after-cap", "ra", "3600"), nil)
 		out, err := c.Send(req)
 		if err != nil {
 			t.Fatal(err)
@@ -1149,21 +1151,29 @@ func TestRedirectConnectionReuse(t *testing.T) {
 	}
 }
 
+// TestRedirectCookieJar: with a jar, net/http adds the jar's cookies to
+// the header of each request it sends; every hop must still start from the
+// caller's headers, so no cookie arrives twice.
 func TestRedirectCookieJar(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var cookies []string
 	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/login" {
+		switch r.URL.Path {
+		case "/login":
 			http.SetCookie(w, &http.Cookie{Name: "jar", Value: "1", Path: "/"})
+			http.Redirect(w, r, "/step", http.StatusFound)
+		case "/step":
 			http.Redirect(w, r, "/home", http.StatusFound)
-			return
+		default:
+			mu.Lock()
+			cookies = append(cookies, r.Header.Values("Cookie")...)
+			mu.Unlock()
 		}
-		mu.Lock()
-		cookies = append(cookies, r.Header.Values("Cookie")...)
-		mu.Unlock()
 	}))
 	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(srv.URL)
+	jar.SetCookies(u, []*http.Cookie{{Name: "pre", Value: "1", Path: "/"}})
 	c := newTestClient(t, WithHTTPClient(&http.Client{Jar: jar}))
 	req, _ := http.NewRequest("GET", srv.URL+"/login", nil)
 	req.Header.Set("Cookie", "mine=1")
@@ -1175,8 +1185,10 @@ func TestRedirectCookieJar(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	all := strings.Join(cookies, "; ")
-	if strings.Count(all, "mine=1") != 1 || strings.Count(all, "jar=1") != 1 {
-		t.Fatalf("cookies at /home: %q, want mine=1 and jar=1 once each", all)
+	for _, c := range []string{"mine=1", "pre=1", "jar=1"} {
+		if strings.Count(all, c) != 1 {
+			t.Errorf("cookies at /home: %q, want %s once", all, c)
+		}
 	}
 }
 
