@@ -322,7 +322,6 @@ func (c *Client) follow(req *http.Request, x *exchange) (*http.Response, error) 
 		if !isRedirect(resp.StatusCode) {
 			return resp, nil
 		}
-		restoreLocation(resp)
 		next, err := ch.next(resp)
 		if err != nil {
 			return nil, err
@@ -355,9 +354,13 @@ func hideLocation(resp *http.Response) {
 	}
 }
 
-// restoreLocation undoes hideLocation; every redirect response send
-// returns passes through it before anyone else sees it.
+// restoreLocation undoes hideLocation. retry.go's CheckRetry hook calls it
+// first thing for every response, as soon as the inner http.Client returns,
+// so no decider, hook or caller of send ever sees the hidden name.
 func restoreLocation(resp *http.Response) {
+	if resp == nil || !isRedirect(resp.StatusCode) {
+		return
+	}
 	if v, ok := resp.Header[hiddenLocation]; ok {
 		delete(resp.Header, hiddenLocation)
 		resp.Header["Location"] = v

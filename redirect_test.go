@@ -1341,3 +1341,78 @@ func FuzzRedirectTarget(f *testing.F) {
 		}
 	})
 }
+
+// TestRedirectLocationVisible: the Location is hidden from net/http's
+// inner Client only; the retry decider and the caller see it as sent.
+func TestRedirectLocationVisible(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t)
+	var seen atomic.Value
+	c := newTestClient(t, WithRedirectPolicy(FollowNone), WithRetryPolicy(RetryPolicy{
+		Decide: func(ctx context.Context, req *http.Request, resp *http.Response, err error) bool {
+			if resp != nil {
+				seen.Store(resp.Header.Get("Location"))
+			}
+			return DefaultRetryDecider(ctx, req, resp, err)
+		},
+	}))
+	req, _ := http.NewRequest("GET", rec.redirect(307, "/visible"), nil)
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	if got, _ := seen.Load().(string); got != "/visible" {
+		t.Errorf("decider saw Location %q", got)
+	}
+	h := out.Response().Header
+	if h.Get("Location") != "/visible" || len(h) == 0 || h[hiddenLocation] != nil {
+		t.Errorf("response header %v", h)
+	}
+}
+
+func ExampleWithRedirectPolicy() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/new", http.StatusPermanentRedirect)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	c := New(WithRedirectPolicy(FollowNone))
+	defer c.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/old", strings.NewReader(`{"n":1}`))
+	out, err := c.Send(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer out.Close()
+	if r, ok := out.(*Redirect); ok {
+		fmt.Println(r.StatusCode(), r.Location.Path, "permanent:", r.Permanent, "method kept:", r.MethodKept)
+	}
+	// Output: 308 /new permanent: true method kept: true
+}
+
+func ExampleRedirectError() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", http.StatusFound) })
+	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/a", http.StatusFound) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	c := New()
+	defer c.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/a", nil)
+	_, err := c.Send(req)
+	var re *RedirectError
+	if errors.As(err, &re) && errors.Is(err, ErrRedirectLoop) {
+		for _, h := range re.Hops {
+			fmt.Println(h.StatusCode, h.URL.Path, "->", h.Location.Path)
+		}
+	}
+	// Output:
+	// 302 /a -> /b
+	// 302 /b -> /a
+	// 302 /a -> /b
+}

@@ -463,6 +463,7 @@ func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.R
 // check is go-retryablehttp's CheckRetry: it decides and, when retrying,
 // computes the wait (so that backoff only reports it).
 func (r *retrier) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	restoreLocation(resp) // first look at resp after the inner http.Client (redirect.go)
 	r.attempt++
 	if r.attempt == 1 {
 		r.start = time.Now()
