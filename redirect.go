@@ -59,7 +59,8 @@ const DefaultRedirectMemory = 1024
 // its connection can be reused; a longer body closes the connection.
 const drainLimit = 4 << 10
 
-// RedirectPolicy decides whether a redirect is followed. hop is the
+// RedirectPolicy decides whether a redirect is followed. ctx is the
+// request's context. hop is the
 // redirect at hand: the status, the method and URL of the request that got
 // it, and its Location resolved against that URL (nil when the Location
 // could not be used; following such a hop fails with [ErrBadLocation]).
@@ -77,19 +78,19 @@ const drainLimit = 4 << 10
 // a request's URL (hop.Remembered is then true); false sends the request to
 // the URL it names. [FollowAll], [FollowSameOrigin] and [FollowNone] are
 // ready-made; wrap them to add rules.
-type RedirectPolicy func(hop Hop, via []Hop) bool
+type RedirectPolicy func(ctx context.Context, hop Hop, via []Hop) bool
 
 // FollowAll follows every redirect. It is the default policy.
-func FollowAll(Hop, []Hop) bool { return true }
+func FollowAll(context.Context, Hop, []Hop) bool { return true }
 
 // FollowSameOrigin follows only redirects whose Location has the same
 // origin (scheme, host and port) as the URL that answered.
-func FollowSameOrigin(hop Hop, _ []Hop) bool {
+func FollowSameOrigin(_ context.Context, hop Hop, _ []Hop) bool {
 	return hop.Location != nil && SameOrigin(hop.URL, hop.Location)
 }
 
 // FollowNone follows no redirect: every 3xx comes back to the caller.
-func FollowNone(Hop, []Hop) bool { return false }
+func FollowNone(context.Context, Hop, []Hop) bool { return false }
 
 // SameOrigin reports whether a and b have the same origin in the sense of
 // RFC 6454 and the Fetch standard: the same scheme, host (compared
@@ -386,7 +387,7 @@ func (ch *chain) next(resp *http.Response) (*http.Request, error) {
 	loc, ownFragment, err := redirectTarget(cur.URL, raws)
 	hop := Hop{StatusCode: resp.StatusCode, Method: methodOf(cur), URL: cloneURL(cur.URL), Location: loc}
 	via := ch.x.hops[:len(ch.x.hops):len(ch.x.hops)]
-	if !rc.policy(hop, via) {
+	if !rc.policy(cur.Context(), hop, via) {
 		return nil, nil
 	}
 	if err == nil {
@@ -496,7 +497,7 @@ func (ch *chain) remembered() {
 		loc := e.target(cur.URL)
 		hop := Hop{StatusCode: e.code, Method: methodOf(cur), URL: cloneURL(cur.URL), Location: loc, Remembered: true}
 		via := ch.x.hops[:len(ch.x.hops):len(ch.x.hops)]
-		if ch.visited(loc) || rc.checkTarget(cur.URL, loc) != nil || !rc.policy(hop, via) {
+		if ch.visited(loc) || rc.checkTarget(cur.URL, loc) != nil || !rc.policy(cur.Context(), hop, via) {
 			return
 		}
 		next, err := ch.request(nil, loc, cur.Method, true)

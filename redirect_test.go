@@ -989,9 +989,9 @@ func TestRedirectPolicies(t *testing.T) {
 	})
 	t.Run("custom", func(t *testing.T) {
 		var seen []string
-		c := newTestClient(t, WithRedirectPolicy(func(hop Hop, via []Hop) bool {
+		c := newTestClient(t, WithRedirectPolicy(func(ctx context.Context, hop Hop, via []Hop) bool {
 			seen = append(seen, fmt.Sprintf("%d:%d", hop.StatusCode, len(via)))
-			return len(via) < 1 && FollowAll(hop, via)
+			return len(via) < 1 && FollowAll(ctx, hop, via)
 		}))
 		req, _ := http.NewRequest("GET", a.redirect(307, a.redirect(308, "/custom")), nil)
 		out, err := c.Send(req)
