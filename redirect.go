@@ -60,12 +60,11 @@ const DefaultRedirectMemory = 1024
 const drainLimit = 4 << 10
 
 // RedirectPolicy decides whether a redirect is followed. ctx is the
-// request's context. hop is the
-// redirect at hand: the status, the method and URL of the request that got
-// it, and its Location resolved against that URL (nil when the Location
-// could not be used; following such a hop fails with [ErrBadLocation]).
-// via lists the hops already followed in this call, oldest first; it must
-// not be modified.
+// request's context. hop is the redirect at hand: the status, the method
+// and URL of the request that got it, and its Location resolved against
+// that URL (nil when the Location could not be used; following such a hop
+// fails with [ErrBadLocation]). via lists the hops already followed in
+// this call, oldest first; it must not be modified.
 //
 // Returning false hands the 3xx back unfollowed: [Client.Send] returns a
 // *[Redirect] carrying Location, Permanent and MethodKept, and [Client.Do]
