@@ -366,8 +366,8 @@ func prepareBody(req *http.Request) (*http.Request, bodySource) {
 			return r2, src
 		}
 	}
-	src.read = new(atomic.Bool)
-	r2.Body = &trackingBody{ReadCloser: req.Body, read: src.read}
+	src.read, src.closer = new(atomic.Bool), req.Body
+	r2.Body = &trackingBody{r: req.Body, read: src.read}
 	return r2, src
 }
 
@@ -403,15 +403,21 @@ func (b *bodySource) rewind(req *http.Request) error {
 	return nil
 }
 
+// trackingBody records that a non-replayable body was read. Its Close is a
+// no-op: the transport closes bodies even when a dial failed and nothing
+// was read, and the body must survive for that retry; bodySource.close
+// closes the caller's body when the call ends.
 type trackingBody struct {
-	io.ReadCloser
+	r    io.Reader
 	read *atomic.Bool
 }
 
 func (t *trackingBody) Read(p []byte) (int, error) {
 	t.read.Store(true)
-	return t.ReadCloser.Read(p)
+	return t.r.Read(p)
 }
+
+func (t *trackingBody) Close() error { return nil }
 
 // retrier holds the state of one hop's attempts: it is built per call, so
 // the backoff/v4 schedule (stateful, not safe for concurrent use) is never
@@ -433,12 +439,16 @@ type retrier struct {
 // send makes the attempts for one hop through go-retryablehttp.
 func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.Response, error) {
 	r := &retrier{c: c, p: &c.retry, x: x, req: req, body: body}
+	if x.opts != nil && x.opts.retry != nil {
+		r.p = x.opts.retry
+	}
 	if !Idempotent(req) {
 		// To know whether a failed non-idempotent request reached the wire.
 		r.wrote = new(atomic.Bool)
 		trace := &httptrace.ClientTrace{WroteHeaders: func() { r.wrote.Store(true) }}
 		r.req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	}
+	r.start = time.Now()
 	rc := &retryablehttp.Client{
 		HTTPClient:   c.hc,
 		Logger:       c.rlog,
@@ -464,9 +474,6 @@ func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.R
 // computes the wait (so that backoff only reports it).
 func (r *retrier) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	r.attempt++
-	if r.attempt == 1 {
-		r.start = time.Now()
-	}
 	if err != nil && r.wrote != nil && !r.wrote.Load() && !errors.Is(err, ErrNotSent) {
 		err = &notSentError{err}
 	}
