@@ -321,7 +321,7 @@ func (d *download) run(ctx context.Context) error {
 	out, err := d.send(req)
 	if err != nil {
 		var re *RequestError
-		if ctx.Err() != nil || errors.As(err, &re) && !d.c.retry.decide(ctx, req, nil, re.Err) {
+		if ctx.Err() != nil || errors.As(err, &re) && !d.policy(ctx).decide(ctx, req, nil, re.Err) {
 			return err
 		}
 		// Failed even after the client's retries, but worth another try:
@@ -422,7 +422,7 @@ func (d *download) stream(ctx context.Context, seg *segment, out Outcome) error 
 			return fmt.Errorf("%w: %d failures without progress, the last: %w", ErrDownloadStalled, stalls, cause)
 		}
 		if bo == nil {
-			bo = d.c.retry.newBackOff()
+			bo = d.policy(ctx).newBackOff()
 		}
 		wait := bo.NextBackOff()
 		if wait == backoff.Stop {
@@ -464,7 +464,7 @@ func (d *download) stream(ctx context.Context, seg *segment, out Outcome) error 
 					return ctx.Err()
 				}
 				var re *RequestError
-				if errors.As(err, &re) && !d.c.retry.decide(ctx, req, nil, re.Err) {
+				if errors.As(err, &re) && !d.policy(ctx).decide(ctx, req, nil, re.Err) {
 					return err
 				}
 				if err := stall(err); err != nil {
@@ -526,6 +526,16 @@ func (d *download) rewind(seg *segment) error {
 	}
 	seg.next = 0
 	return nil
+}
+
+// policy is the retry policy of the call: a [RetryFor] in ctx, else the
+// client's. Its decider and backoff also judge failures that survived the
+// client's retries.
+func (d *download) policy(ctx context.Context) *retryConfig {
+	if ro, ok := ctx.Value(requestOptionsKey{}).(*requestOptions); ok && ro.retry != nil {
+		return ro.retry
+	}
+	return &d.c.retry
 }
 
 func (d *download) send(req *http.Request) (Outcome, error) {

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -726,4 +728,68 @@ func BenchmarkDownload(b *testing.B) {
 			b.ReportMetric(float64(peak)/mib, "peak-heap-MiB")
 		})
 	}
+}
+
+// BenchmarkDownloadVsRaw alternates a raw GET + io.Copy and a Download of
+// the same 256 MiB body in every iteration, so both see the same machine
+// load, and reports each one's throughput and their ratio.
+func BenchmarkDownloadVsRaw(b *testing.B) {
+	patternTable()
+	srv := newServer(b, &fileServer{size: benchSize, etag: `"bench"`})
+	hc := &http.Client{Transport: defaultTransport()}
+	defer hc.CloseIdleConnections()
+	c := newTestClient(b)
+	var raw, dl time.Duration
+	for b.Loop() {
+		start := time.Now()
+		resp, err := hc.Get(srv.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || n != benchSize {
+			b.Fatal(n, err)
+		}
+		raw += time.Since(start)
+		start = time.Now()
+		res, err := c.Download(context.Background(), srv.URL, discardAt{})
+		if err != nil || res.Size != benchSize {
+			b.Fatal(res, err)
+		}
+		dl += time.Since(start)
+	}
+	mbps := func(d time.Duration) float64 { return float64(b.N) * benchSize / 1e6 / d.Seconds() }
+	b.ReportMetric(mbps(raw), "raw-MB/s")
+	b.ReportMetric(mbps(dl), "download-MB/s")
+	b.ReportMetric(100*raw.Seconds()/dl.Seconds(), "download-%-of-raw")
+}
+
+func ExampleClient_Download() {
+	content := strings.Repeat("0123456789", 100_000) // 1 MB
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		http.ServeContent(w, r, "data.bin", time.Time{}, strings.NewReader(content))
+	}))
+	defer srv.Close()
+	c := New()
+	defer c.CloseIdleConnections()
+
+	f, err := os.CreateTemp("", "download-*")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+
+	res, err := c.Download(context.Background(), srv.URL+"/data.bin", f,
+		WithDownloadSegments(2),
+		WithDownloadProgress(func(written, total int64) { /* update a progress bar */ }))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Size, res.ETag, res.Restarts)
+	// Output: 1000000 "v1" 0
 }

@@ -570,6 +570,10 @@ func RangeIgnored(out Outcome) bool {
 // already fetched in the same iteration.
 var ErrPagingLoop = errors.New("semhttp: pagination loops")
 
+// ErrRangeIgnored reports a 200 (the whole representation) where a page
+// of a range was expected, after earlier pages were served as ranges.
+var ErrRangeIgnored = errors.New("semhttp: server ignored the Range")
+
 // ErrPageRequest reports a template request that the pagers cannot send
 // more than once: it has a body without GetBody.
 var ErrPageRequest = errors.New("semhttp: paging needs a request whose body can be replayed")
@@ -588,9 +592,10 @@ var ErrPageRequest = errors.New("semhttp: paging needs a request whose body can 
 //
 // The iteration ends:
 //   - after the page whose range reaches the complete length;
-//   - after a 200: the server ignored the Range (nginx does for unknown
-//     units) and sent the whole collection; it is yielded once, as *OK,
-//     with [RangeIgnored] true;
+//   - after a 200 to the first page: the server ignored the Range (nginx
+//     does for unknown units) and sent the whole collection; it is yielded
+//     once, as *OK, with [RangeIgnored] true (a 200 to a later page is
+//     yielded with an error wrapping [ErrRangeIgnored]);
 //   - without a page for "416, Content-Range: unit */0" (an empty
 //     collection), or for a 416 past the end when the server did not
 //     state the complete length ("unit a-b/*");
@@ -666,6 +671,9 @@ func nextRangePage(out Outcome, unit string, start int64) (next int64, done bool
 		}
 		return cr.Last + 1, false, nil
 	case *OK:
+		if start > 0 {
+			return 0, true, fmt.Errorf("%w: 200 to %s=%d-, after ranged pages", ErrRangeIgnored, unit, start)
+		}
 		return 0, true, nil
 	case *RangeNotSatisfiable:
 		n := o.CompleteLength

@@ -9,7 +9,9 @@ import (
 	"math"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -823,4 +825,260 @@ func TestRangePages(t *testing.T) {
 			}
 		}
 	})
+}
+
+// linkPager serves pages 1..n at /items?page=N with Link rel="next"
+// (relative) until the last page; next(n) may override the link.
+type linkPager struct {
+	n    int
+	next func(page int, r *http.Request) string
+	seen chan *http.Request
+}
+
+func (p *linkPager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.seen != nil {
+		p.seen <- r
+	}
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 || page > p.n {
+		http.NotFound(w, r)
+		return
+	}
+	link := ""
+	if page < p.n {
+		link = fmt.Sprintf("/items?page=%d", page+1)
+	}
+	if p.next != nil {
+		link = p.next(page, r)
+	}
+	w.Header().Add("Link", `</items?page=1>; rel="first"`)
+	if link != "" {
+		w.Header().Add("Link", fmt.Sprintf(`<%s>; rel="next", </items?page=%d>; rel=last`, link, p.n))
+	}
+	fmt.Fprintf(w, "page %d", page)
+}
+
+func linkPages(t *testing.T, c *Client, req *http.Request, stopAfter int) ([]string, error) {
+	t.Helper()
+	var got []string
+	for out, err := range c.LinkPages(context.Background(), req) {
+		if err != nil {
+			return got, err
+		}
+		got = append(got, readAllString(t, out.Response().Body))
+		if len(got) == stopAfter {
+			break
+		}
+	}
+	return got, nil
+}
+
+func TestLinkPages(t *testing.T) {
+	t.Parallel()
+	c := newTestClient(t)
+	t.Run("three pages", func(t *testing.T) {
+		seen := make(chan *http.Request, 10)
+		srv := newServer(t, &linkPager{n: 3, seen: seen})
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/items?page=1", nil)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Authorization", "Bearer secret")
+		got, err := linkPages(t, c, req, 0)
+		if err != nil || fmt.Sprint(got) != "[page 1 page 2 page 3]" {
+			t.Fatalf("%q %v", got, err)
+		}
+		close(seen)
+		for r := range seen {
+			if r.Header.Get("Accept") != "application/json" || r.Header.Get("Authorization") != "Bearer secret" {
+				t.Fatalf("headers not carried to %s: %v", r.URL, r.Header)
+			}
+		}
+	})
+	t.Run("break early", func(t *testing.T) {
+		seen := make(chan *http.Request, 10)
+		srv := newServer(t, &linkPager{n: 3, seen: seen})
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/items?page=1", nil)
+		got, err := linkPages(t, c, req, 1)
+		if err != nil || len(got) != 1 || len(seen) != 1 {
+			t.Fatalf("%q %v, %d requests", got, err, len(seen))
+		}
+	})
+	t.Run("credentials stay on their origin", func(t *testing.T) {
+		other := make(chan *http.Request, 10)
+		otherSrv := newServer(t, &linkPager{n: 3, seen: other})
+		srv := newServer(t, &linkPager{n: 3, next: func(page int, r *http.Request) string {
+			return otherSrv.URL + "/items?page=2"
+		}})
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/items?page=1", nil)
+		req.Header.Set("Authorization", "Bearer secret")
+		req.Header.Set("Cookie", "s=1")
+		req.Header.Set("Accept", "text/plain")
+		got, err := linkPages(t, c, req, 0)
+		if err != nil || fmt.Sprint(got) != "[page 1 page 2 page 3]" {
+			t.Fatalf("%q %v", got, err)
+		}
+		close(other)
+		n := 0
+		for r := range other {
+			n++
+			if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" || r.Header.Get("Accept") != "text/plain" {
+				t.Fatalf("cross-origin page got %v", r.Header)
+			}
+		}
+		if n != 2 {
+			t.Fatalf("%d requests to the other origin", n)
+		}
+	})
+	t.Run("loop", func(t *testing.T) {
+		srv := newServer(t, &linkPager{n: 3, next: func(page int, r *http.Request) string {
+			return fmt.Sprintf("/items?page=%d", page%2+1) // 1 → 2 → 1
+		}})
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/items?page=1", nil)
+		got, err := linkPages(t, c, req, 0)
+		if !errors.Is(err, ErrPagingLoop) || len(got) != 2 {
+			t.Fatalf("%q %v", got, err)
+		}
+	})
+	t.Run("failure outcome", func(t *testing.T) {
+		srv := newServer(t, &linkPager{n: 3, next: func(page int, r *http.Request) string { return "/items?page=99" }})
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/items?page=1", nil)
+		got, err := linkPages(t, c, req, 0)
+		if !errors.As(err, new(*NotFound)) || len(got) != 1 {
+			t.Fatalf("%q %v", got, err)
+		}
+	})
+	t.Run("refused links", func(t *testing.T) {
+		for _, next := range []string{"ftp://127.0.0.1/x", "mailto:a@b"} {
+			srv := newServer(t, &linkPager{n: 3, next: func(int, *http.Request) string { return next }})
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/items?page=1", nil)
+			got, err := linkPages(t, c, req, 0)
+			if err == nil || len(got) != 1 {
+				t.Fatalf("%s: %q %v", next, got, err)
+			}
+		}
+	})
+	t.Run("https to http", func(t *testing.T) {
+		plain := newServer(t, &linkPager{n: 3})
+		tlsSrv := httptest.NewTLSServer(&linkPager{n: 3, next: func(int, *http.Request) string {
+			return plain.URL + "/items?page=2"
+		}})
+		t.Cleanup(tlsSrv.Close)
+		c := newTestClient(t, WithHTTPClient(tlsSrv.Client()))
+		req, _ := http.NewRequest(http.MethodGet, tlsSrv.URL+"/items?page=1", nil)
+		got, err := linkPages(t, c, req, 0)
+		if err == nil || !strings.Contains(err.Error(), "downgrades") || len(got) != 1 {
+			t.Fatalf("%q %v", got, err)
+		}
+	})
+	t.Run("transport error", func(t *testing.T) {
+		srv := newServer(t, http.NotFoundHandler())
+		u := srv.URL
+		srv.Close()
+		c := newTestClient(t, fastRetries(1))
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		_, err := linkPages(t, c, req, 0)
+		var re *RequestError
+		if !errors.As(err, &re) {
+			t.Fatalf("err %v", err)
+		}
+	})
+}
+
+func TestPageSameOrigin(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"http://a.example/x", "http://A.example:80/y", true},
+		{"https://a.example/x", "https://a.example:443/y", true},
+		{"http://a.example/x", "https://a.example/x", false},
+		{"http://a.example/x", "http://a.example:8080/x", false},
+		{"http://a.example/x", "http://b.example/x", false},
+	} {
+		a, _ := url.Parse(tc.a)
+		b, _ := url.Parse(tc.b)
+		if got := pageSameOrigin(a, b); got != tc.same {
+			t.Errorf("pageSameOrigin(%s, %s) = %v", tc.a, tc.b, got)
+		}
+	}
+}
+
+func TestRangePagesIgnoredLater(t *testing.T) {
+	t.Parallel()
+	c := newTestClient(t)
+	items := &itemsHandler{n: 100}
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Range") != "items=0-9" {
+			io.WriteString(w, "everything\n")
+			return
+		}
+		items.ServeHTTP(w, r)
+	}))
+	pages, err := collectPages(t, c, srv.URL, 10, 0)
+	if !errors.Is(err, ErrRangeIgnored) || len(pages) != 1 {
+		t.Fatalf("%v %v", pages, err)
+	}
+}
+
+func ExampleClient_RangePages() {
+	// A collection of 60 items served 25 at a time over the "items" unit.
+	srv := httptest.NewServer(&itemsHandler{n: 60})
+	defer srv.Close()
+	c := New()
+	defer c.CloseIdleConnections()
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/items", nil)
+	for out, err := range c.RangePages(context.Background(), req, "items", 25) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if RangeIgnored(out) {
+			fmt.Println("the server sent everything at once")
+		} else if page, ok := out.(*PartialContent); ok {
+			fmt.Println(page.ContentRange)
+		}
+		// out's body is open until this iteration ends.
+	}
+	// Output:
+	// items 0-24/60
+	// items 25-49/60
+	// items 50-59/60
+}
+
+func ExamplePartialContent_Parts() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader("abcdefghijklmnopqrstuvwxyz"))
+	}))
+	defer srv.Close()
+	c := New()
+	defer c.CloseIdleConnections()
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	if err := SetRange(req, "bytes", RangeSpan(0, 2), RangeSuffix(3)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	out, err := c.Send(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer out.Close()
+	switch o := out.(type) {
+	case *PartialContent:
+		for part, err := range o.Parts() {
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			b, _ := io.ReadAll(part)
+			fmt.Printf("%s: %s\n", part.ContentRange, b)
+		}
+	case *OK:
+		fmt.Println("Range ignored:", RangeIgnored(o))
+	}
+	// Output:
+	// bytes 0-2/26: abc
+	// bytes 23-25/26: xyz
 }
