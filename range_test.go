@@ -1082,3 +1082,38 @@ func ExamplePartialContent_Parts() {
 	// bytes 0-2/26: abc
 	// bytes 23-25/26: xyz
 }
+
+// FuzzParts feeds arbitrary 206 bodies and headers to the part iterator:
+// it must not panic or hang, and a bytes part read to its end without error
+// has exactly the length its Content-Range states.
+func FuzzParts(f *testing.F) {
+	f.Add("multipart/byteranges; boundary=B", "", "--B\r\nContent-Range: bytes 0-2/10\r\n\r\nabc\r\n--B--\r\n")
+	f.Add("multipart/byteranges; boundary=B", "", "\r\n--B\r\nContent-Range: bytes 0-2/10\r\n\r\nab\r\n--B\r\nContent-Range: items 1-1/*\r\n\r\nx\r\n--B--")
+	f.Add(`multipart/x-byteranges; boundary="a b"`, "", "--a b\r\n\r\n--a b--\r\n")
+	f.Add("text/plain", "bytes 0-4/10", "abcde")
+	f.Add("text/plain", "bytes 0-4/10", "abc")
+	f.Add("text/plain", "bytes 0-1/*", "abcdef")
+	f.Fuzz(func(t *testing.T, ct, cr, body string) {
+		resp := &http.Response{
+			StatusCode: http.StatusPartialContent, Header: http.Header{"Content-Type": {ct}},
+			Body: io.NopCloser(strings.NewReader(body)), ContentLength: -1,
+		}
+		if cr != "" {
+			resp.Header.Set("Content-Range", cr)
+		}
+		pc := newPartialContent(base{resp: resp})
+		for p, err := range pc.Parts() {
+			if err != nil {
+				if p != nil {
+					t.Fatal("part and error together")
+				}
+				continue
+			}
+			n, err := io.Copy(io.Discard, p)
+			if err == nil && p.ContentRange.isBytes() && n != p.ContentRange.Length() {
+				t.Fatalf("part %v read %d bytes without error", p.ContentRange, n)
+			}
+		}
+		pc.Close()
+	})
+}
