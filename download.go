@@ -144,6 +144,10 @@ type DownloadResult struct {
 // it starts again from zero. Without any validator a continuation cannot be
 // checked, so an interrupted download starts again from zero.
 //
+// The body is streamed through one fixed buffer per stream
+// ([WithDownloadBuffer], 256 KiB by default): memory use does not depend
+// on the size of the download.
+//
 // dst receives WriteAt calls at increasing offsets for each stream (from
 // several goroutines with [WithDownloadSegments]); it must not be used
 // by others until Download returns. When dst has a Truncate(int64) error
