@@ -27,6 +27,7 @@ type Client struct {
 	maxErrorBody int64
 	redirect     redirectConfig
 	deprecated   onceSet
+	retriers     sync.Pool   // *retrier
 	base         *url.URL    // WithBaseURL
 	baseErr      error       // an invalid WithBaseURL, reported by every call
 	headers      [][2]string // WithHeader defaults, canonical keys
@@ -216,6 +217,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a, ok := out.(*Accepted); ok {
+		a.client = c
+	}
 	*x.opts.capture = out
 	return resp, nil
 }
@@ -232,6 +236,9 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 		return nil, err
 	}
 	out, err := classify(resp, x.info(), c.maxErrorBody)
+	if a, ok := out.(*Accepted); ok {
+		a.client = c // so that a.Poller and a.Wait can poll through c
+	}
 	if err == nil && x.opts != nil && x.opts.capture != nil {
 		*x.opts.capture = out
 	}

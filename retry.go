@@ -419,11 +419,12 @@ func (t *trackingBody) Read(p []byte) (int, error) {
 
 func (t *trackingBody) Close() error { return nil }
 
-// retrier holds the state of one hop's attempts: it is built per call, so
-// the backoff/v4 schedule (stateful, not safe for concurrent use) is never
-// shared.
+// retrier holds the state of one hop's attempts. It serves one call at a
+// time (it is pooled per Client), and its backoff/v4 schedule — stateful,
+// not safe for concurrent use — is built fresh for each call that retries.
 type retrier struct {
-	c       *Client
+	rc      retryablehttp.Client // hooks bound to this retrier
+	rreq    retryablehttp.Request
 	p       *retryConfig
 	x       *exchange
 	req     *http.Request
@@ -438,27 +439,24 @@ type retrier struct {
 
 // send makes the attempts for one hop through go-retryablehttp.
 func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.Response, error) {
-	r := &retrier{c: c, p: &c.retry, x: x, req: req, body: body}
+	r := c.getRetrier()
+	defer c.putRetrier(r)
+	r.p, r.x, r.req, r.body = &c.retry, x, req, body
 	if x.opts != nil && x.opts.retry != nil {
 		r.p = x.opts.retry
 	}
 	if !Idempotent(req) {
 		// To know whether a failed non-idempotent request reached the wire.
-		r.wrote = new(atomic.Bool)
-		trace := &httptrace.ClientTrace{WroteHeaders: func() { r.wrote.Store(true) }}
+		// The hook holds only this call's flag, never the pooled retrier.
+		wrote := new(atomic.Bool)
+		r.wrote = wrote
+		trace := &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }}
 		r.req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	}
 	r.start = time.Now()
-	rc := &retryablehttp.Client{
-		HTTPClient:   c.hc,
-		Logger:       c.rlog,
-		RetryMax:     r.p.MaxAttempts - 1,
-		CheckRetry:   r.check,
-		Backoff:      r.backoff,
-		ErrorHandler: r.giveUp,
-		PrepareRetry: r.prepare,
-	}
-	resp, err := rc.Do(&retryablehttp.Request{Request: r.req})
+	r.rc.RetryMax = r.p.MaxAttempts - 1
+	r.rreq = retryablehttp.Request{Request: r.req}
+	resp, err := r.rc.Do(&r.rreq)
 	x.attempts += r.attempt
 	x.lastAttempts = r.attempt
 	if err != nil {
@@ -468,6 +466,33 @@ func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.R
 		return nil, err
 	}
 	return resp, nil
+}
+
+// getRetrier takes a retrier from the client's pool. Each pooled retrier
+// owns a go-retryablehttp Client whose hooks are bound to it once, so a
+// call allocates neither.
+func (c *Client) getRetrier() *retrier {
+	if r, ok := c.retriers.Get().(*retrier); ok {
+		return r
+	}
+	r := &retrier{}
+	r.rc = retryablehttp.Client{
+		HTTPClient:   c.hc,
+		Logger:       c.rlog,
+		CheckRetry:   r.check,
+		Backoff:      r.backoff,
+		ErrorHandler: r.giveUp,
+		PrepareRetry: r.prepare,
+	}
+	return r
+}
+
+// putRetrier clears the per-call state and returns r to the pool.
+func (c *Client) putRetrier(r *retrier) {
+	r.p, r.x, r.req, r.body, r.bo, r.wrote, r.prepErr = nil, nil, nil, nil, nil, nil, nil
+	r.wait, r.attempt = 0, 0
+	r.rreq = retryablehttp.Request{}
+	c.retriers.Put(r)
 }
 
 // check is go-retryablehttp's CheckRetry: it decides and, when retrying,
