@@ -43,16 +43,16 @@ type Runner interface {
 
 // Names of the runners, as they appear in benchmark names (client=NAME).
 const (
-	NameRaw            = "raw"
-	NameRawPool64      = "raw-pool64"
-	NameRetryable      = "retryablehttp"
-	NameRetryablePool  = "retryablehttp-pool64"
-	NameResty          = "resty"
-	NameRestyPool64    = "resty-pool64"
-	NameRestyStream    = "resty-stream"
-	NameRestyLen       = "resty-len"
-	NameSemhttpSend    = "semhttp-Send"
-	NameSemhttpDo      = "semhttp-Do"
+	NameRaw           = "raw"
+	NameRawPool64     = "raw-pool64"
+	NameRetryable     = "retryablehttp"
+	NameRetryablePool = "retryablehttp-pool64"
+	NameResty         = "resty"
+	NameRestyPool64   = "resty-pool64"
+	NameRestyStream   = "resty-stream"
+	NameRestyLen      = "resty-len"
+	NameSemhttpSend   = "semhttp-Send"
+	NameSemhttpDo     = "semhttp-Do"
 )
 
 // NewRunner returns the runner called name (see the Name constants).
@@ -119,7 +119,7 @@ func consume(body io.ReadCloser, want int64) error {
 
 func checkLocation(loc *url.URL, want string) error {
 	if loc == nil || loc.Path != want || loc.Host == "" {
-		return fmt.Errorf("Location %v, want an absolute URL with path %s", loc, want)
+		return fmt.Errorf("location %v, want an absolute URL with path %s", loc, want)
 	}
 	return nil
 }
