@@ -12,7 +12,7 @@ import (
 var allClients = []string{
 	workload.NameRaw, workload.NameRawPool64,
 	workload.NameRetryable, workload.NameRetryablePool,
-	workload.NameResty, workload.NameRestyPool64, workload.NameRestyStream, workload.NameRestyLen,
+	workload.NameResty, workload.NameRestyPool64, workload.NameRestyStream,
 	workload.NameSemhttpSend, workload.NameSemhttpDo,
 }
 

@@ -24,7 +24,10 @@ import (
 //     transport.
 //   - resty: resty.New() on its defaults (its own transport:
 //     MaxIdleConnsPerHost = GOMAXPROCS+1, a cookie jar, no retries). By
-//     default resty reads every response body into memory (resp.Body()).
+//     default resty reads every response body into memory (resp.Body());
+//     resty-stream uses SetDoNotParseResponse for downloads. resty v2.17
+//     also reads every io.Reader request body into memory (to build
+//     GetBody), with no setting to stream an upload.
 //   - resty-pool64 (parallel only): resty.New().SetTransport(pool64).
 //   - semhttp-Send / semhttp-Do: semhttp.New() with no options, its
 //     default configuration (its own transport with 64 idle conns/host,

@@ -74,21 +74,6 @@ func NewRunner(name string) (Runner, error) {
 		// resty's documented way to stream a large response: the raw body
 		// is left unread for the caller.
 		return &restyRunner{c: Resty(nil), stream: true}, nil
-	case NameRestyLen:
-		// resty has no per-request ContentLength; its SetContentLength
-		// reads the whole body into memory. A PreRequestHook sets the
-		// length on the *http.Request so net/http can use sendfile
-		// instead of chunked encoding.
-		c := Resty(nil)
-		c.SetPreRequestHook(func(_ *resty.Client, hr *http.Request) error {
-			if f, ok := hr.Body.(*os.File); ok && hr.ContentLength == 0 {
-				if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-					hr.ContentLength = fi.Size()
-				}
-			}
-			return nil
-		})
-		return &restyRunner{c: c}, nil
 	case NameSemhttpSend:
 		return &semSendRunner{c: Semhttp()}, nil
 	case NameSemhttpDo:
@@ -470,9 +455,9 @@ func (r *restyRunner) Upload(base, path string, size int64) error {
 		return err
 	}
 	defer f.Close()
-	// Streamed, not buffered (SetContentLength is off). resty has no way to
-	// pass the length, so by default the file goes out chunked; resty-len
-	// sets it in a PreRequestHook.
+	// resty v2.17 reads any io.Reader body into memory to give the request
+	// a GetBody (middleware.go, getBodyCopy), and sends it chunked; no
+	// setting streams a file, so this is resty's only way.
 	resp, err := r.c.R().SetBody(f).Put(base + PathUpload)
 	if err != nil {
 		return err

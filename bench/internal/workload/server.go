@@ -50,7 +50,7 @@ type Server struct {
 	blob []byte // 1 MiB pattern written repeatedly for PathBlob
 	doc  []byte
 
-	// DocBodyBytes counts body bytes written by PathETag and PathNoValid.
+	// DocBodyBytes counts body bytes PathETag and PathNoValid sent.
 	DocBodyBytes atomic.Int64
 	// Conditional counts requests to PathETag that carried If-None-Match.
 	Conditional atomic.Int64
@@ -150,8 +150,10 @@ func (s *Server) getDoc(w http.ResponseWriter, r *http.Request) {
 	}
 	h["Content-Type"] = []string{"application/octet-stream"}
 	h["Content-Length"] = []string{strconv.Itoa(len(s.doc))}
-	n, _ := w.Write(s.doc)
-	s.DocBodyBytes.Add(int64(n))
+	// Counted before writing: the client may have read the body before a
+	// count taken after Write would land.
+	s.DocBodyBytes.Add(int64(len(s.doc)))
+	w.Write(s.doc)
 }
 
 // etagMatch is If-None-Match's weak comparison (RFC 9110 §13.1.2), enough
