@@ -244,7 +244,7 @@ func allocs(res *results, wl, a, b string) string {
 }
 
 type targets struct {
-	w                 *tabwriter.Writer
+	w                  *tabwriter.Writer
 	n, failed, missing int
 }
 

@@ -51,11 +51,11 @@ func TestReport(t *testing.T) {
 	failed := report(&b, res, rss)
 	out := b.String()
 	for _, want := range []string{
-		"PASS  Get200 semhttp-Send ns/op ≤ 1.10× raw",     // 2100 ≤ 2200
-		"FAIL  Get200 semhttp-Do ns/op ≤ 1.10× raw",       // 2500 > 2200
-		"FAIL  Get200 semhttp-Do allocs/op ≤ raw+15",      // 90 > 83
-		"PASS  Get200 semhttp-Send allocs/op ≤ raw+15",    // 77 ≤ 83
-		"FAIL  Download semhttp-Send MB/s ≥ 0.95× raw",    // 900 < 950.5
+		"PASS  Get200 semhttp-Send ns/op ≤ 1.10× raw",  // 2100 ≤ 2200
+		"FAIL  Get200 semhttp-Do ns/op ≤ 1.10× raw",    // 2500 > 2200
+		"FAIL  Get200 semhttp-Do allocs/op ≤ raw+15",   // 90 > 83
+		"PASS  Get200 semhttp-Send allocs/op ≤ raw+15", // 77 ≤ 83
+		"FAIL  Download semhttp-Send MB/s ≥ 0.95× raw", // 900 < 950.5
 		"PASS  Revalidate 304 semhttp-Send transfers no body",
 		"PASS  Revalidate 304 semhttp-Send ns/op < full 200 semhttp-Send",
 		"PASS  peak RSS, upload through semhttp-Send < 32 MiB (256 MiB moved)",
