@@ -43,6 +43,9 @@ echo "cpu:        $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f
 echo "memory:     $(grep -m1 MemTotal /proc/meminfo 2>/dev/null | awk '{printf "%.1f GiB", $2/1048576}')"
 echo "go:         $(go version)"
 echo "load avg:   $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (should be well under nproc)"
+if awk -v n="$(nproc)" '{exit !($1 > n / 2)}' /proc/loadavg 2>/dev/null; then
+  echo "WARNING:    the machine is busy: these numbers are noise-dominated; rerun when it is quiet"
+fi
 echo "semhttp:    $(git -C .. rev-parse --short HEAD 2>/dev/null || echo '?') $(git -C .. status --porcelain 2>/dev/null | grep -q . && echo '(dirty)')"
 echo "settings:   -count $COUNT -benchtime $BENCHTIME ${BIGTIME:+(64 MiB transfers: $BIGTIME)} BENCH_MIB=$BENCH_MIB RSS_MIB=$RSS_MIB"
 echo
@@ -56,28 +59,36 @@ fi
 
 if [ -z "${SKIP_BENCH:-}" ]; then
   echo "== benchmarks (go test -bench; raw output in $out/bench.txt)"
+  # -v makes skipped benchmarks say why; only result lines, skips with
+  # their reasons and failures are kept.
+  keep='^(Benchmark[^[:space:]]+[[:space:]]+[0-9]|goos|goarch|pkg|cpu|--- (SKIP|FAIL)|FAIL|ok|PASS)|_test\.go:[0-9]+'
+
   if [ -n "$BIGTIME" ]; then
     # The 64 MiB transfers take tens of ms each: a fixed count of them.
     small='^Benchmark(Get200|Post201|Parallel64|Revalidate|PollJob)$'
     big='^Benchmark(Download|Upload)$'
-    go test -run '^$' -bench "$small" -benchtime "$BENCHTIME" -count "$COUNT" -timeout 0 . \
-      | grep -E '^(Benchmark|goos|goarch|pkg|cpu|--- (SKIP|FAIL)|FAIL|ok|PASS)|bench_test' > "$out/bench.txt" || true
-    go test -run '^$' -bench "$big" -benchtime "$BIGTIME" -count "$COUNT" -timeout 0 . \
-      | grep -E '^(Benchmark|--- (SKIP|FAIL)|FAIL|ok|PASS)|bench_test' >> "$out/bench.txt" || true
+    go test -v -run '^$' -bench "$small" -benchtime "$BENCHTIME" -count "$COUNT" -timeout 0 . \
+      | grep -E "$keep" > "$out/bench.txt" || true
+    go test -v -run '^$' -bench "$big" -benchtime "$BIGTIME" -count "$COUNT" -timeout 0 . \
+      | grep -E "$keep" >> "$out/bench.txt" || true
   else
-    go test -run '^$' -bench "$BENCH" -benchtime "$BENCHTIME" -count "$COUNT" -timeout 0 . \
-      | grep -E '^(Benchmark|goos|goarch|pkg|cpu|--- (SKIP|FAIL)|FAIL|ok|PASS)|bench_test' > "$out/bench.txt" || true
+    go test -v -run '^$' -bench "$BENCH" -benchtime "$BENCHTIME" -count "$COUNT" -timeout 0 . \
+      | grep -E "$keep" > "$out/bench.txt" || true
   fi
   if grep -q '^FAIL\|--- FAIL' "$out/bench.txt"; then
     echo "benchmark failures:"; grep -A3 -- '--- FAIL\|^FAIL' "$out/bench.txt"; exit 1
   fi
-  grep -- '--- SKIP' "$out/bench.txt" | sort -u | sed 's/^/skipped: /' || true
+  grep -- '--- SKIP' "$out/bench.txt" | sort -u | sed 's/^--- SKIP: /skipped: /' || true
   # The reasons for the skips, once each.
-  grep -h 'bench_test.go' "$out/bench.txt" | sed 's/^ */    /' | sort -u || true
+  grep -hE '_test\.go:[0-9]+' "$out/bench.txt" | sed 's/^ */    /' | sort -u || true
   echo
-  echo "== benchstat -col /client (each column vs raw)"
-  "$BENCHSTAT" -col /client "$out/bench.txt" | tee "$out/benchstat.txt"
-  echo
+  # One table per client set, so that each stays readable.
+  : > "$out/benchstat.txt"
+  for set in "Get200 OR Post201 OR Revalidate OR PollJob" "Parallel64" "Download OR Upload"; do
+    echo "== benchstat -col /client -filter '.name:($set)' (each column vs raw)"
+    "$BENCHSTAT" -col /client -filter ".name:($set)" "$out/bench.txt" | tee -a "$out/benchstat.txt"
+    echo
+  done
 fi
 
 if [ -z "${SKIP_RSS:-}" ]; then
