@@ -8,10 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/semhttp/semhttp"
 	"github.com/semhttp/semhttp/bench/internal/workload"
@@ -176,6 +179,7 @@ func BenchmarkDownload(b *testing.B) {
 	size := int64(*sizeMiB) << 20
 	forEach(b, downloadClients, func(b *testing.B, r workload.Runner) {
 		b.SetBytes(size)
+		defer peakHeap(b)()
 		loop(b, func() error { return r.Download(base, size) })
 	})
 }
@@ -192,11 +196,50 @@ func BenchmarkUpload(b *testing.B) {
 	forEach(b, uploadClients, func(b *testing.B, r workload.Runner) {
 		b.SetBytes(size)
 		before := srv.UploadBytes.Load()
+		stop := peakHeap(b)
 		loop(b, func() error { return r.Upload(base, path, size) })
+		stop()
 		if got, want := srv.UploadBytes.Load()-before, size*int64(b.N+1); got != want {
 			b.Fatalf("server received %d bytes, want %d", got, want)
 		}
 	})
+}
+
+// peakHeap samples the live heap every millisecond until the returned
+// function is called, which reports the highest value seen as
+// peak-heap-MiB. It is the in-process view of issue 3's "peak memory of
+// the upload" (the server's share included, the same for every client);
+// cmd/rss-* measure whole processes.
+func peakHeap(b *testing.B) (stop func()) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	runtime.GC()
+	var peak atomic.Uint64
+	peak.Store(read())
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if v := read(); v > peak.Load() {
+					peak.Store(v)
+				}
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+	}
 }
 
 // makeFile writes a file of size bytes in a temporary directory.
