@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -323,6 +324,8 @@ type bodySource struct {
 	getBody func() (io.ReadCloser, error) // from req.GetBody
 	seeker  io.ReadSeeker                 // a seekable body
 	offset  int64                         // where the seeker started
+	at      io.ReaderAt                   // the seeker, when it can also read at an offset
+	size    int64                         // bytes from offset (for at), or -1 when unknown
 	closer  io.Closer                     // the caller's body, closed when the call ends
 	read    *atomic.Bool                  // set when a non-replayable body was read
 }
@@ -357,12 +360,15 @@ func prepareBody(req *http.Request) (*http.Request, bodySource) {
 	if s, ok := req.Body.(io.ReadSeeker); ok {
 		if off, err := s.Seek(0, io.SeekCurrent); err == nil {
 			src.seeker, src.offset, src.closer = s, off, req.Body
-			// NopCloser keeps the transport from closing the file between
-			// attempts; net/http unwraps it, so *os.File still uses sendfile.
-			r2.Body = io.NopCloser(s)
 			if r2.ContentLength == 0 {
 				r2.ContentLength = regularFileRemaining(req.Body, off)
 			}
+			src.size = -1
+			if r2.ContentLength > 0 {
+				src.size = r2.ContentLength
+			}
+			src.at, _ = s.(io.ReaderAt)
+			r2.Body = firstAttemptBody(s)
 			return r2, src
 		}
 	}
@@ -394,6 +400,15 @@ func (b *bodySource) rewind(req *http.Request) error {
 			return fmt.Errorf("semhttp: GetBody: %w", err)
 		}
 		req.Body = body
+	case b.at != nil:
+		// Reading at offsets leaves the shared file offset alone, so a
+		// previous attempt whose body the transport is still sending (a
+		// server that answered before reading it all) cannot disturb this one.
+		n := b.size
+		if n < 0 {
+			n = math.MaxInt64 - b.offset
+		}
+		req.Body = io.NopCloser(io.NewSectionReader(b.at, b.offset, n))
 	case b.seeker != nil:
 		if _, err := b.seeker.Seek(b.offset, io.SeekStart); err != nil {
 			return fmt.Errorf("semhttp: rewinding body: %w", err)
@@ -401,6 +416,21 @@ func (b *bodySource) rewind(req *http.Request) error {
 		req.Body = io.NopCloser(b.seeker)
 	}
 	return nil
+}
+
+// firstAttemptBody is the body the first attempt hands the transport. The
+// transport closes it, and the caller's body must outlive that for another
+// attempt. An *os.File is handed over as a duplicate descriptor on Linux,
+// so that net/http still sees a file and sends it with sendfile (it does
+// not see through a NopCloser inside its own wrapper); anything else goes
+// behind a NopCloser.
+func firstAttemptBody(s io.ReadSeeker) io.ReadCloser {
+	if f, ok := s.(*os.File); ok {
+		if d, err := dupFile(f); err == nil {
+			return d
+		}
+	}
+	return io.NopCloser(s)
 }
 
 // trackingBody records that a non-replayable body was read. Its Close is a

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -278,7 +279,12 @@ func TestRetryAttemptsAndWaitedOnOutcome(t *testing.T) {
 // rewindCounter counts rewinds and closes of a seekable body.
 type rewindCounter struct {
 	*os.File
-	seeks, closes atomic.Int64
+	seeks, closes, readAts atomic.Int64
+}
+
+func (f *rewindCounter) ReadAt(p []byte, off int64) (int, error) {
+	f.readAts.Add(1)
+	return f.File.ReadAt(p, off)
 }
 
 func (f *rewindCounter) Seek(off int64, whence int) (int64, error) {
@@ -361,9 +367,10 @@ func TestRetryStreamsFileBody(t *testing.T) {
 		}
 		mu.Unlock()
 		if wrap {
-			// one Seek to find the start, one per retry
-			if s, c := cf.seeks.Load(), cf.closes.Load(); s != 3 || c != 1 {
-				t.Errorf("seeks=%d closes=%d, want 3 and 1", s, c)
+			// One Seek to find the start; retries read at offsets (so a
+			// late writer of an earlier attempt cannot move them).
+			if s, c, ra := cf.seeks.Load(), cf.closes.Load(), cf.readAts.Load(); s != 1 || c != 1 || ra == 0 {
+				t.Errorf("seeks=%d closes=%d readAts=%d, want 1, 1 and some", s, c, ra)
 			}
 		} else if _, err := f.Read(make([]byte, 1)); !errors.Is(err, os.ErrClosed) {
 			t.Errorf("file not closed after the call: %v", err)
@@ -686,5 +693,31 @@ func TestRetryWithCookieJar(t *testing.T) {
 		if ck != "session=s1" {
 			t.Errorf("attempt %d sent Cookie %q", i+1, ck)
 		}
+	}
+}
+
+// TestFileBodyKeepsSendfile: the first attempt hands net/http an *os.File
+// (a duplicate descriptor), which it sends with sendfile; a NopCloser would
+// hide the file and fall back to a copy loop.
+func TestFileBodyKeepsSendfile(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("descriptor duplication is implemented on Linux")
+	}
+	path, _ := writeTempFile(t, 1<<20)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	req, _ := http.NewRequest(http.MethodPut, "http://127.0.0.1/", f)
+	r2, src := prepareBody(req)
+	defer src.close()
+	d, ok := r2.Body.(*os.File)
+	if !ok || d == f || r2.ContentLength != 1<<20 {
+		t.Fatalf("first attempt body %T (same file %v), length %d", r2.Body, d == f, r2.ContentLength)
+	}
+	d.Close() // as the transport would: the caller's file stays usable
+	if _, err := f.Stat(); err != nil {
+		t.Fatalf("caller's file closed with the duplicate: %v", err)
 	}
 }
