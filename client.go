@@ -24,6 +24,7 @@ type Client struct {
 	maxErrorBody int64
 	redirect     redirectConfig
 	deprecated   onceSet
+	cache        cacheConfig
 }
 
 // Option configures a Client in [New].
@@ -38,6 +39,7 @@ type config struct {
 	maxErrorBody   int64
 	attemptTimeout time.Duration
 	redirect       redirectConfig
+	cache          cacheOptions
 }
 
 // WithHTTPClient takes the transport, cookie jar and timeout from hc. hc is
@@ -121,6 +123,7 @@ func New(opts ...Option) *Client {
 		idemKeys:     cfg.idemKeys,
 		maxErrorBody: cfg.maxErrorBody,
 		redirect:     cfg.redirect.resolved(),
+		cache:        cfg.cache.resolved(),
 	}
 	if c.maxErrorBody <= 0 {
 		c.maxErrorBody = DefaultMaxErrorBody
@@ -168,8 +171,11 @@ func (c *Client) CloseIdleConnections() {
 // Like http.Client.Do, Do closes req.Body. Do satisfies the doer interfaces
 // of generated clients (oapi-codegen's HttpRequestDoer, ogen's ht.Client).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
-	resp, _, err := c.exchange(req)
-	return resp, err
+	resp, x, err := c.exchange(req)
+	if err != nil {
+		return nil, err
+	}
+	return c.cacheDo(resp, x)
 }
 
 // Send sends req through the full pipeline and returns what the final
@@ -183,7 +189,11 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	return classify(resp, x.info(), c.maxErrorBody)
+	out, err := classify(resp, x.info(), c.maxErrorBody)
+	if err == nil {
+		cacheOutcome(out, x)
+	}
+	return out, err
 }
 
 // exchange is the state of one call across its hops.
@@ -192,6 +202,7 @@ type exchange struct {
 	lastAttempts int
 	waited       time.Duration
 	hops         []Hop
+	cache        cacheCall
 }
 
 func (x *exchange) info() Info {
@@ -217,6 +228,7 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 		r2.Header.Set("Idempotency-Key", newIdempotencyKey())
 		req = r2
 	}
+	req = c.cacheBefore(req, x)
 	resp, err := c.follow(req, x)
 	if err != nil {
 		return nil, nil, &RequestError{
@@ -227,7 +239,7 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 	if c.logger != nil && len(resp.Header["Deprecation"]) > 0 {
 		c.noteDeprecated(resp)
 	}
-	return resp, x, nil
+	return c.cacheAfter(resp, x), x, nil
 }
 
 // noteDeprecated logs a deprecated endpoint the first time it is seen.
