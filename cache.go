@@ -925,6 +925,23 @@ func cacheVariant(vary []string, h http.Header, partition string) string {
 	return sb.String()
 }
 
+// varyToken reports whether s is an RFC 9110 §5.6.2 token.
+func varyToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // cacheVary returns the field names of h's Vary, canonical, sorted and
 // without duplicates.
 func cacheVary(h http.Header) []string {
@@ -932,7 +949,8 @@ func cacheVary(h http.Header) []string {
 	return names
 }
 
-// cacheVaryStar is cacheVary, and reports whether Vary holds "*".
+// cacheVaryStar is cacheVary, and reports whether Vary holds "*" (or a
+// name that is not a token).
 func cacheVaryStar(h http.Header) ([]string, bool) {
 	vs := h["Vary"]
 	if len(vs) == 0 {
@@ -945,7 +963,9 @@ func cacheVaryStar(h http.Header) ([]string, bool) {
 			name = strings.Trim(name, " \t")
 			switch {
 			case name == "":
-			case name == "*":
+			case name == "*", !varyToken(name):
+				// A name that is not a token cannot be matched: the
+				// response is treated as Vary: * and not stored.
 				star = true
 			default:
 				name = textproto.CanonicalMIMEHeaderKey(name)
