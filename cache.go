@@ -107,7 +107,10 @@ func (e *Entry) size() int64 {
 
 // Store keeps responses for revalidation. Keys are "GET " followed by the
 // absolute request URL; under one key a store holds one Entry per Variant.
-// A Store must be safe for concurrent use. The client ignores a store's
+// A Store must be safe for concurrent use. Put is called on the goroutine
+// that reads the response body, when it reaches the end, so it should be
+// quick; a store doing network I/O bounds it with ctx (the request's
+// context) or hands the write off. The client ignores a store's
 // errors (it logs them at debug level with [WithLogger]): a failing store
 // only means fewer 304s.
 //
