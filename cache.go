@@ -536,14 +536,21 @@ func (c *Client) cacheDo(resp *http.Response, x *exchange) (*http.Response, erro
 }
 
 // cacheOutcome is Send's part: a 304 to the client's own validators
-// carries the stored representation.
+// carries the stored representation. (For an outcome Do captures, the
+// stored 200 Do returned is an *OK marked FromCache.)
 func cacheOutcome(out Outcome, x *exchange) {
-	if x.cache.cached == nil {
+	cached := x.cache.cached
+	if cached == nil {
 		return
 	}
-	if nm, ok := out.(*NotModified); ok {
-		nm.Cached = x.cache.cached
-		nm.info.FromCache = true
+	switch o := out.(type) {
+	case *NotModified:
+		o.Cached = cached
+		o.info.FromCache = true
+	case *OK:
+		if o.resp == cached {
+			o.info.FromCache = true
+		}
 	}
 }
 

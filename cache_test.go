@@ -887,6 +887,16 @@ func TestCacheDoTransparency(t *testing.T) {
 		resp.Header.Get("Content-Type") != "application/json" || resp.ContentLength != int64(len(body)) {
 		t.Fatalf("Do: %d %q %v", resp.StatusCode, body, resp.Header)
 	}
+	// A captured outcome of Do is the stored 200, marked as from the cache.
+	var captured Outcome
+	req := get(t, srv.URL)
+	req = req.WithContext(WithRequestOptions(req.Context(), CaptureOutcome(&captured)))
+	if resp, body := doRead(t, c, req); resp.StatusCode != 200 || body != `{"name":"doer"}` {
+		t.Fatalf("Do with capture: %d %q", resp.StatusCode, body)
+	}
+	if ok, isOK := captured.(*OK); !isOK || !ok.Info().FromCache || ok.Response().Header.Get(CacheHeader) == "" {
+		t.Fatalf("captured %T, want *OK from the cache", captured)
+	}
 	// Decode through Send works on the cached representation.
 	type doc struct{ Name string }
 	v, err := Decode[doc](c.Send(get(t, srv.URL)))

@@ -1,10 +1,13 @@
 package semhttp
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +27,10 @@ type Client struct {
 	maxErrorBody int64
 	redirect     redirectConfig
 	deprecated   onceSet
+	retriers     sync.Pool   // *retrier
+	base         *url.URL    // WithBaseURL
+	baseErr      error       // an invalid WithBaseURL, reported by every call
+	headers      [][2]string // WithHeader defaults, canonical keys
 	cache        cacheConfig
 }
 
@@ -39,6 +46,8 @@ type config struct {
 	maxErrorBody   int64
 	attemptTimeout time.Duration
 	redirect       redirectConfig
+	baseURL        string
+	headers        [][2]string
 	cache          cacheOptions
 }
 
@@ -90,9 +99,28 @@ func WithAttemptTimeout(d time.Duration) Option {
 	return func(c *config) { c.attemptTimeout = d }
 }
 
+// WithBaseURL resolves requests whose URL is relative (no scheme and
+// host, as in http.NewRequest("GET", "/users/1", nil)) against base, per
+// RFC 3986 §5 — so a base of "https://api.example.com/v2/" and a request
+// for "users/1" go to https://api.example.com/v2/users/1. An invalid base
+// makes every call fail with an error naming it. Empty means none.
+func WithBaseURL(base string) Option {
+	return func(c *config) { c.baseURL = base }
+}
+
+// WithHeader sets a header sent with every request that does not already
+// have it (say an API version or an Accept). Repeat it for more headers.
+func WithHeader(key, value string) Option {
+	return func(c *config) { c.headers = append(c.headers, [2]string{http.CanonicalHeaderKey(key), value}) }
+}
+
+// WithUserAgent sets the User-Agent sent with requests that have none.
+func WithUserAgent(ua string) Option { return WithHeader("User-Agent", ua) }
+
 // New returns a Client. With no options it uses its own http.Transport
 // (a clone of http.DefaultTransport keeping up to 64 idle connections per
-// host, so parallel callers reuse connections), the default
+// host, so parallel callers reuse connections, and refusing response
+// headers over 1 MiB), the default
 // [RetryPolicy], redirects followed per RFC 9110, and no logging.
 func New(opts ...Option) *Client {
 	var cfg config
@@ -128,6 +156,18 @@ func New(opts ...Option) *Client {
 	if c.maxErrorBody <= 0 {
 		c.maxErrorBody = DefaultMaxErrorBody
 	}
+	c.headers = cfg.headers
+	if cfg.baseURL != "" {
+		u, err := url.Parse(cfg.baseURL)
+		switch {
+		case err != nil:
+			c.baseErr = fmt.Errorf("semhttp: invalid base URL: %w", err)
+		case !u.IsAbs() || u.Host == "":
+			c.baseErr = fmt.Errorf("semhttp: base URL %q is not absolute", redact(u))
+		default:
+			c.base = u
+		}
+	}
 	if cfg.logger != nil {
 		c.rlog = cfg.logger // *slog.Logger is a retryablehttp.LeveledLogger
 	}
@@ -147,6 +187,7 @@ func defaultTransport() http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
+	t.MaxResponseHeaderBytes = 1 << 20 // a server that sends headers forever is cut off at 1 MiB
 	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	return t
 }
@@ -175,7 +216,20 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.cacheDo(resp, x)
+	resp, err = c.cacheDo(resp, x)
+	if err != nil || x.opts == nil || x.opts.capture == nil {
+		return resp, err
+	}
+	out, err := classify(resp, x.info(), c.maxErrorBody)
+	if err != nil {
+		return nil, err
+	}
+	if a, ok := out.(*Accepted); ok {
+		a.client = c
+	}
+	cacheOutcome(out, x)
+	*x.opts.capture = out
+	return resp, nil
 }
 
 // Send sends req through the full pipeline and returns what the final
@@ -190,14 +244,21 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 		return nil, err
 	}
 	out, err := classify(resp, x.info(), c.maxErrorBody)
+	if a, ok := out.(*Accepted); ok {
+		a.client = c // so that a.Poller and a.Wait can poll through c
+	}
 	if err == nil {
 		cacheOutcome(out, x)
+	}
+	if err == nil && x.opts != nil && x.opts.capture != nil {
+		*x.opts.capture = out
 	}
 	return out, err
 }
 
 // exchange is the state of one call across its hops.
 type exchange struct {
+	opts         *requestOptions // per-request options from the context, or nil
 	attempts     int
 	lastAttempts int
 	waited       time.Duration
@@ -216,21 +277,25 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 	if req == nil || req.URL == nil {
 		return nil, nil, ErrNilRequest
 	}
-	x := &exchange{}
-	if c.idemKeys && (req.Method == http.MethodPost || req.Method == http.MethodPatch) &&
-		req.Header.Get("Idempotency-Key") == "" {
-		r2 := new(http.Request)
-		*r2 = *req
-		r2.Header = req.Header.Clone()
-		if r2.Header == nil {
-			r2.Header = make(http.Header)
-		}
-		r2.Header.Set("Idempotency-Key", newIdempotencyKey())
-		req = r2
+	if c.baseErr != nil {
+		return nil, nil, c.baseErr
 	}
+	x := &exchange{}
+	if ro, ok := req.Context().Value(requestOptionsKey{}).(*requestOptions); ok {
+		x.opts = ro
+	}
+	req = c.own(req)
 	req = c.cacheBefore(req, x)
 	resp, err := c.follow(req, x)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// net/http's error shows the full URL: keep secrets in the
+			// query and userinfo out of error text.
+			if u, perr := url.Parse(ue.URL); perr == nil {
+				ue.URL = redact(u)
+			}
+		}
 		return nil, nil, &RequestError{
 			Method: req.Method, URL: redact(req.URL),
 			Attempts: x.attempts, Waited: x.waited, Err: err,
@@ -240,6 +305,47 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 		c.noteDeprecated(resp)
 	}
 	return c.cacheAfter(resp, x), x, nil
+}
+
+// own applies the client's request defaults — base URL, default headers,
+// an idempotency key — to a shallow copy of req, leaving the caller's
+// request and header map untouched. It returns req itself when there is
+// nothing to apply.
+func (c *Client) own(req *http.Request) *http.Request {
+	needURL := c.base != nil && !req.URL.IsAbs()
+	needKey := c.idemKeys && (req.Method == http.MethodPost || req.Method == http.MethodPatch) &&
+		req.Header.Get("Idempotency-Key") == ""
+	needHeader := false
+	for _, kv := range c.headers {
+		if _, ok := req.Header[kv[0]]; !ok {
+			needHeader = true
+			break
+		}
+	}
+	if !needURL && !needKey && !needHeader {
+		return req
+	}
+	r2 := new(http.Request)
+	*r2 = *req
+	if needURL {
+		r2.URL = c.base.ResolveReference(req.URL)
+		r2.Host = ""
+	}
+	if needKey || needHeader {
+		r2.Header = req.Header.Clone()
+		if r2.Header == nil {
+			r2.Header = make(http.Header)
+		}
+		for _, kv := range c.headers {
+			if _, ok := r2.Header[kv[0]]; !ok {
+				r2.Header[kv[0]] = []string{kv[1]}
+			}
+		}
+		if needKey {
+			r2.Header.Set("Idempotency-Key", newIdempotencyKey())
+		}
+	}
+	return r2
 }
 
 // noteDeprecated logs a deprecated endpoint the first time it is seen.
@@ -288,4 +394,48 @@ func (s *onceSet) add(key string) bool {
 	}
 	s.n.Add(1)
 	return true
+}
+
+// RequestOption configures one call. Attach options to the request's
+// context with [WithRequestOptions]; this is how code that only holds an
+// *http.Request — a generated client calling Do — reaches per-call
+// settings.
+type RequestOption func(*requestOptions)
+
+type requestOptions struct {
+	retry   *retryConfig
+	capture *Outcome
+}
+
+type requestOptionsKey struct{}
+
+// WithRequestOptions returns a context carrying opts for the calls made
+// with it. Options given to an inner call add to (and override) those of
+// an outer one.
+func WithRequestOptions(ctx context.Context, opts ...RequestOption) context.Context {
+	ro := &requestOptions{}
+	if prev, ok := ctx.Value(requestOptionsKey{}).(*requestOptions); ok {
+		*ro = *prev
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(ro)
+		}
+	}
+	return context.WithValue(ctx, requestOptionsKey{}, ro)
+}
+
+// RetryFor sets the retry policy of one call, instead of the client's.
+func RetryFor(p RetryPolicy) RequestOption {
+	rc := p.resolved()
+	return func(o *requestOptions) { o.retry = &rc }
+}
+
+// CaptureOutcome stores the call's Outcome in *dst, for callers of Do that
+// also want the meaning — an SDK built on a generated client, say. The
+// outcome shares the response: on success kinds its body is the one Do
+// returns; on failure kinds the captured bytes are also put back as the
+// response body, so Do's caller can still decode them.
+func CaptureOutcome(dst *Outcome) RequestOption {
+	return func(o *requestOptions) { o.capture = dst }
 }

@@ -43,8 +43,11 @@ type Outcome interface {
 	// Close releases the body. It is safe to call twice.
 	Close() error
 	// Info reports how the outcome was reached: attempts, time waited
-	// between them, redirect hops, API deprecation signals.
+	// between them, redirect hops.
 	Info() Info
+	// API reports the response's Deprecation (RFC 9745) and Sunset
+	// (RFC 8594) signals, parsed on first use.
+	API() APIStatus
 }
 
 // Info describes how an outcome was reached.
@@ -181,6 +184,7 @@ type failure struct {
 	self      error
 	body      []byte
 	truncated bool
+	bodyErr   error
 	problem   *Problem
 }
 
@@ -195,6 +199,11 @@ func (f *failure) Body() []byte { return f.body }
 
 // BodyTruncated reports whether the body was longer than the cap.
 func (f *failure) BodyTruncated() bool { return f.truncated }
+
+// BodyErr is the error that cut the capture short (say
+// io.ErrUnexpectedEOF when the server sent less than its Content-Length),
+// or nil when the body was read to its end or to the cap.
+func (f *failure) BodyErr() error { return f.bodyErr }
 
 // Problem returns the RFC 9457 problem details of the response, or nil when
 // the body was not application/problem+json (or not valid JSON).
@@ -529,7 +538,7 @@ func (f *failure) fill(b base, self error, maxBody int64) {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return
 	}
-	f.body, f.truncated = readCapped(resp.Body, maxBody)
+	f.body, f.truncated, f.bodyErr = readCapped(resp.Body, maxBody)
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(f.body))
 	if isProblemJSON(resp.Header.Get("Content-Type")) {
@@ -538,17 +547,18 @@ func (f *failure) fill(b base, self error, maxBody int64) {
 }
 
 // readCapped reads at most max bytes from r and reports whether more
-// remained. A read error ends the capture with what was read.
-func readCapped(r io.Reader, max int64) ([]byte, bool) {
+// remained. A read error ends the capture with what was read, and is
+// returned.
+func readCapped(r io.Reader, max int64) ([]byte, bool, error) {
 	if max <= 0 {
 		max = DefaultMaxErrorBody
 	}
 	var buf bytes.Buffer
-	n, _ := buf.ReadFrom(io.LimitReader(r, max+1))
+	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
 	if n > max {
-		return buf.Bytes()[:max], true
+		return buf.Bytes()[:max], true, nil
 	}
-	return buf.Bytes(), false
+	return buf.Bytes(), false, err
 }
 
 func isProblemJSON(contentType string) bool {

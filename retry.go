@@ -366,8 +366,8 @@ func prepareBody(req *http.Request) (*http.Request, bodySource) {
 			return r2, src
 		}
 	}
-	src.read = new(atomic.Bool)
-	r2.Body = &trackingBody{ReadCloser: req.Body, read: src.read}
+	src.read, src.closer = new(atomic.Bool), req.Body
+	r2.Body = &trackingBody{r: req.Body, read: src.read}
 	return r2, src
 }
 
@@ -403,21 +403,28 @@ func (b *bodySource) rewind(req *http.Request) error {
 	return nil
 }
 
+// trackingBody records that a non-replayable body was read. Its Close is a
+// no-op: the transport closes bodies even when a dial failed and nothing
+// was read, and the body must survive for that retry; bodySource.close
+// closes the caller's body when the call ends.
 type trackingBody struct {
-	io.ReadCloser
+	r    io.Reader
 	read *atomic.Bool
 }
 
 func (t *trackingBody) Read(p []byte) (int, error) {
 	t.read.Store(true)
-	return t.ReadCloser.Read(p)
+	return t.r.Read(p)
 }
 
-// retrier holds the state of one hop's attempts: it is built per call, so
-// the backoff/v4 schedule (stateful, not safe for concurrent use) is never
-// shared.
+func (t *trackingBody) Close() error { return nil }
+
+// retrier holds the state of one hop's attempts. It serves one call at a
+// time (it is pooled per Client), and its backoff/v4 schedule — stateful,
+// not safe for concurrent use — is built fresh for each call that retries.
 type retrier struct {
-	c       *Client
+	rc      retryablehttp.Client // hooks bound to this retrier
+	rreq    retryablehttp.Request
 	p       *retryConfig
 	x       *exchange
 	req     *http.Request
@@ -432,23 +439,24 @@ type retrier struct {
 
 // send makes the attempts for one hop through go-retryablehttp.
 func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.Response, error) {
-	r := &retrier{c: c, p: &c.retry, x: x, req: req, body: body}
+	r := c.getRetrier()
+	defer c.putRetrier(r)
+	r.p, r.x, r.req, r.body = &c.retry, x, req, body
+	if x.opts != nil && x.opts.retry != nil {
+		r.p = x.opts.retry
+	}
 	if !Idempotent(req) {
 		// To know whether a failed non-idempotent request reached the wire.
-		r.wrote = new(atomic.Bool)
-		trace := &httptrace.ClientTrace{WroteHeaders: func() { r.wrote.Store(true) }}
+		// The hook holds only this call's flag, never the pooled retrier.
+		wrote := new(atomic.Bool)
+		r.wrote = wrote
+		trace := &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }}
 		r.req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	}
-	rc := &retryablehttp.Client{
-		HTTPClient:   c.hc,
-		Logger:       c.rlog,
-		RetryMax:     r.p.MaxAttempts - 1,
-		CheckRetry:   r.check,
-		Backoff:      r.backoff,
-		ErrorHandler: r.giveUp,
-		PrepareRetry: r.prepare,
-	}
-	resp, err := rc.Do(&retryablehttp.Request{Request: r.req})
+	r.start = time.Now()
+	r.rc.RetryMax = r.p.MaxAttempts - 1
+	r.rreq = retryablehttp.Request{Request: r.req}
+	resp, err := r.rc.Do(&r.rreq)
 	x.attempts += r.attempt
 	x.lastAttempts = r.attempt
 	if err != nil {
@@ -460,13 +468,37 @@ func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.R
 	return resp, nil
 }
 
+// getRetrier takes a retrier from the client's pool. Each pooled retrier
+// owns a go-retryablehttp Client whose hooks are bound to it once, so a
+// call allocates neither.
+func (c *Client) getRetrier() *retrier {
+	if r, ok := c.retriers.Get().(*retrier); ok {
+		return r
+	}
+	r := &retrier{}
+	r.rc = retryablehttp.Client{
+		HTTPClient:   c.hc,
+		Logger:       c.rlog,
+		CheckRetry:   r.check,
+		Backoff:      r.backoff,
+		ErrorHandler: r.giveUp,
+		PrepareRetry: r.prepare,
+	}
+	return r
+}
+
+// putRetrier clears the per-call state and returns r to the pool.
+func (c *Client) putRetrier(r *retrier) {
+	r.p, r.x, r.req, r.body, r.bo, r.wrote, r.prepErr = nil, nil, nil, nil, nil, nil, nil
+	r.wait, r.attempt = 0, 0
+	r.rreq = retryablehttp.Request{}
+	c.retriers.Put(r)
+}
+
 // check is go-retryablehttp's CheckRetry: it decides and, when retrying,
 // computes the wait (so that backoff only reports it).
 func (r *retrier) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	r.attempt++
-	if r.attempt == 1 {
-		r.start = time.Now()
-	}
 	if err != nil && r.wrote != nil && !r.wrote.Load() && !errors.Is(err, ErrNotSent) {
 		err = &notSentError{err}
 	}

@@ -1,0 +1,1486 @@
+package semhttp
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// fastPoll keeps real-server tests quick: backoff of a millisecond or two
+// when the monitor sends no Retry-After.
+var fastPoll = WithPollInterval(time.Millisecond, 2*time.Millisecond)
+
+// jobServer is a scripted async API: POST /jobs answers with accept; every
+// GET on the monitor path answers with the next step of script (the last
+// step repeats). Other paths are served by extra.
+type jobServer struct {
+	t       testing.TB
+	srv     *httptest.Server
+	accept  func(w http.ResponseWriter, r *http.Request)
+	monitor string
+	script  []func(w http.ResponseWriter, r *http.Request)
+	extra   map[string]http.HandlerFunc
+
+	mu     sync.Mutex
+	polls  int
+	extraN map[string]int
+	seen   []http.Header // headers of each monitor request
+}
+
+func newJobServer(t testing.TB, accept func(w http.ResponseWriter, r *http.Request), monitor string,
+	script ...func(w http.ResponseWriter, r *http.Request)) *jobServer {
+	t.Helper()
+	js := &jobServer{t: t, accept: accept, monitor: monitor, script: script,
+		extra: map[string]http.HandlerFunc{}, extraN: map[string]int{}}
+	js.srv = newServer(t, js)
+	return js
+}
+
+func (js *jobServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/jobs":
+		js.accept(w, r)
+	case r.URL.Path == js.monitor:
+		js.mu.Lock()
+		i := js.polls
+		js.polls++
+		js.seen = append(js.seen, r.Header.Clone())
+		js.mu.Unlock()
+		if i >= len(js.script) {
+			i = len(js.script) - 1
+		}
+		js.script[i](w, r)
+	default:
+		h, ok := js.extra[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		js.mu.Lock()
+		js.extraN[r.URL.Path]++
+		js.mu.Unlock()
+		h(w, r)
+	}
+}
+
+func (js *jobServer) pollCount() int {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return js.polls
+}
+
+func (js *jobServer) extraCount(path string) int {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return js.extraN[path]
+}
+
+// start POSTs /jobs and returns the *Accepted.
+func (js *jobServer) start(c *Client) *Accepted {
+	js.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, js.srv.URL+"/jobs", strings.NewReader(`{"job":1}`))
+	req.Header.Set("Authorization", "Bearer secret-token")
+	out, err := c.Send(req)
+	if err != nil {
+		js.t.Fatal(err)
+	}
+	a, ok := out.(*Accepted)
+	if !ok {
+		out.Close()
+		js.t.Fatalf("POST /jobs: got %T, want *Accepted", out)
+	}
+	return a
+}
+
+// answer returns a script step writing code, headers (name, value pairs)
+// and body.
+func answer(code int, body string, kv ...string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			w.Header().Add(kv[i], kv[i+1])
+		}
+		if body != "" && w.Header().Get("Content-Type") == "" {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	}
+}
+
+func readAll(t testing.TB, out Outcome) string {
+	t.Helper()
+	defer out.Close()
+	b, err := io.ReadAll(out.Response().Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestAsyncLocationPolled(t *testing.T) {
+	t.Parallel()
+	var cc connCounter
+	js := &jobServer{t: t, monitor: "/jobs/1", extra: map[string]http.HandlerFunc{}, extraN: map[string]int{}}
+	js.accept = answer(http.StatusAccepted, "accepted, see Location", "Location", "/jobs/1", "Content-Type", "text/plain")
+	js.script = []func(http.ResponseWriter, *http.Request){
+		answer(http.StatusAccepted, "<p>still working</p>", "Content-Type", "text/html"),
+		answer(http.StatusAccepted, "<p>still working</p>", "Content-Type", "text/html"),
+		answer(http.StatusOK, `{"id":1,"name":"report"}`),
+	}
+	srv := httptest.NewUnstartedServer(js)
+	cc.track(srv)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	js.srv = srv
+
+	c := newTestClient(t)
+	a := js.start(c)
+	if a.MonitorFrom != FromLocation || a.Monitor.String() != srv.URL+"/jobs/1" {
+		t.Fatalf("monitor %v from %q", a.Monitor, a.MonitorFrom)
+	}
+	out, err := a.Wait(context.Background(), fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := out.(*OK); !ok {
+		t.Fatalf("got %T, want *OK", out)
+	}
+	if got := readAll(t, out); got != `{"id":1,"name":"report"}` {
+		t.Fatalf("result body %q", got)
+	}
+	if n := js.pollCount(); n != 3 {
+		t.Fatalf("monitor polled %d times, want 3", n)
+	}
+	// Every intermediate body was drained and closed: one connection served
+	// the POST and all three polls.
+	if n := cc.opened.Load(); n != 1 {
+		t.Fatalf("%d connections opened, want 1 (an intermediate body was held)", n)
+	}
+}
+
+func TestAsyncOperationLocationFinalGET(t *testing.T) {
+	t.Parallel()
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Operation-Location", "/ops/7", "Location", "/things/ignored-while-op-has-link"),
+		"/ops/7",
+		answer(http.StatusOK, `{"id":"7","status":"NotStarted"}`),
+		answer(http.StatusOK, `{"id":"7","status":"Running","percentComplete":40}`),
+		answer(http.StatusOK, `{"id":"7","status":"Succeeded","resourceLocation":"/things/7"}`),
+	)
+	js.extra["/things/7"] = answer(http.StatusOK, `{"thing":7}`)
+	var seen []Progress
+	c := newTestClient(t)
+	a := js.start(c)
+	if a.MonitorFrom != FromOperationLocation {
+		t.Fatalf("monitor from %q, want Operation-Location first", a.MonitorFrom)
+	}
+	out, err := a.Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { seen = append(seen, p) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, out); got != `{"thing":7}` {
+		t.Fatalf("result %q", got)
+	}
+	if n := js.extraCount("/things/7"); n != 1 {
+		t.Fatalf("final resource fetched %d times", n)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("progress called %d times: %+v", len(seen), seen)
+	}
+	want := []struct {
+		state   JobState
+		status  string
+		percent float64
+	}{{StateRunning, "NotStarted", -1}, {StateRunning, "Running", 40}, {StateSucceeded, "Succeeded", 100}}
+	for i, w := range want {
+		if g := seen[i]; g.State != w.state || g.Status != w.status || g.Percent != w.percent || g.Poll != i+1 {
+			t.Errorf("progress %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+func TestAsyncSucceededUsesAcceptedLocation(t *testing.T) {
+	t.Parallel()
+	// Azure's POST pattern: the status document has no link; the result is
+	// at the 202's Location.
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Azure-AsyncOperation", "/ops/1", "Location", "/results/1"),
+		"/ops/1",
+		answer(http.StatusOK, `{"status":"InProgress"}`),
+		answer(http.StatusOK, `{"status":"Succeeded"}`),
+	)
+	js.extra["/results/1"] = answer(http.StatusOK, `{"result":true}`)
+	c := newTestClient(t)
+	out, err := js.start(c).Wait(context.Background(), fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, out); got != `{"result":true}` {
+		t.Fatalf("result %q", got)
+	}
+}
+
+func TestAsyncJSONAPI(t *testing.T) {
+	t.Parallel()
+	const vnd = "application/vnd.api+json"
+	job := func(status string) string {
+		attrs := `{}`
+		if status != "" {
+			attrs = `{"status":"` + status + `"}`
+		}
+		return `{"data":{"type":"queue-jobs","id":"5234","attributes":` + attrs + `,"links":{"self":"/photos/queue-jobs/5234"}}}`
+	}
+	js := newJobServer(t,
+		answer(http.StatusAccepted, job("Pending"), "Content-Type", vnd, "Content-Location", "/photos/queue-jobs/5234"),
+		"/photos/queue-jobs/5234",
+		answer(http.StatusOK, job("Pending"), "Content-Type", vnd, "Retry-After", "0"),
+		// No status at all: a JSON:API job resource still means pending.
+		answer(http.StatusOK, job(""), "Content-Type", vnd, "Retry-After", "0"),
+		answer(http.StatusSeeOther, "", "Location", "/photos/4577"),
+	)
+	js.extra["/photos/4577"] = answer(http.StatusOK, `{"data":{"type":"photos","id":"4577"}}`, "Content-Type", vnd)
+	c := newTestClient(t)
+	a := js.start(c)
+	if a.MonitorFrom != FromContentLocation {
+		t.Fatalf("monitor from %q", a.MonitorFrom)
+	}
+	// The 202's body stays readable after monitor discovery.
+	if b, _ := io.ReadAll(a.Response().Body); !strings.Contains(string(b), "queue-jobs") {
+		t.Fatalf("202 body lost: %q", b)
+	}
+	out, err := a.Wait(context.Background(), fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, out); !strings.Contains(got, `"id":"4577"`) {
+		t.Fatalf("result %q", got)
+	}
+	if n := js.pollCount(); n != 3 {
+		t.Fatalf("polled %d times, want 3", n)
+	}
+	if n := js.extraCount("/photos/4577"); n != 1 {
+		t.Fatalf("final photo fetched %d times", n)
+	}
+}
+
+func TestAsyncDoneWithResponse(t *testing.T) {
+	t.Parallel()
+	js := newJobServer(t,
+		answer(http.StatusAccepted, `{"name":"operations/42","done":false}`, "Location", "/v1/operations/42"),
+		"/v1/operations/42",
+		answer(http.StatusOK, `{"name":"operations/42","done":false,"metadata":{"progressPercent":30}}`),
+		answer(http.StatusOK, `{"name":"operations/42","done":true,"response":{"@type":"Thing","id":"t1"}}`),
+	)
+	var percents []float64
+	c := newTestClient(t)
+	out, err := js.start(c).Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { percents = append(percents, p.Percent) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type thing struct{ ID string }
+	got, err := Decode[thing](out, nil)
+	if err != nil || got.ID != "t1" {
+		t.Fatalf("Decode = %+v, %v; want the response member", got, err)
+	}
+	if fmt.Sprint(percents) != "[30 100]" {
+		t.Fatalf("percents %v", percents)
+	}
+}
+
+func TestAsyncDoneWithError(t *testing.T) {
+	t.Parallel()
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/v1/operations/9"),
+		"/v1/operations/9",
+		answer(http.StatusOK, `{"done":true,"error":{"code":8,"message":"quota exhausted","status":"RESOURCE_EXHAUSTED"}}`),
+	)
+	out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jf *JobFailed
+	if !errors.As(out.Err(), &jf) || jf.State != StateFailed {
+		t.Fatalf("got %T %v, want *JobFailed", out, out.Err())
+	}
+	if p := jf.Problem(); p == nil || p.Title != "8" || p.Detail != "quota exhausted" {
+		t.Fatalf("problem %+v", jf.Problem())
+	}
+}
+
+func TestAsyncFailedWithProblem(t *testing.T) {
+	t.Parallel()
+	t.Run("error object", func(t *testing.T) {
+		t.Parallel()
+		js := newJobServer(t,
+			answer(http.StatusAccepted, "", "Operation-Location", "/ops/1"),
+			"/ops/1",
+			answer(http.StatusOK, `{"status":"Running"}`),
+			answer(http.StatusOK, `{"status":"Failed","error":{"code":"QuotaExceeded","message":"no room left","target":"disk"}}`),
+		)
+		out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		jf, ok := out.(*JobFailed)
+		if !ok {
+			t.Fatalf("got %T, want *JobFailed", out)
+		}
+		if out.Err() != jf || jf.State != StateFailed || jf.Status != "Failed" {
+			t.Fatalf("state %v status %q err %v", jf.State, jf.Status, out.Err())
+		}
+		p := jf.Problem()
+		if p == nil || p.Title != "QuotaExceeded" || p.Detail != "no room left" {
+			t.Fatalf("problem %+v", p)
+		}
+		var target string
+		if !p.Extension("target", &target) || target != "disk" {
+			t.Fatalf("extension target = %q", target)
+		}
+		if !strings.Contains(jf.Error(), "QuotaExceeded") || !strings.Contains(jf.Error(), "no room left") {
+			t.Fatalf("error text %q", jf.Error())
+		}
+		if _, err := Decode[map[string]any](out, nil); !errors.As(err, &jf) {
+			t.Fatalf("Decode error %v, want the *JobFailed", err)
+		}
+		if !strings.Contains(string(jf.Body()), "QuotaExceeded") {
+			t.Fatalf("body %q", jf.Body())
+		}
+	})
+	t.Run("problem+json document", func(t *testing.T) {
+		t.Parallel()
+		js := newJobServer(t,
+			answer(http.StatusAccepted, "", "Location", "/jobs/2"),
+			"/jobs/2",
+			answer(http.StatusOK, `{"status":"failed","type":"/probs/credit","title":"Out of credit","detail":"balance 30, cost 50"}`,
+				"Content-Type", "application/problem+json"),
+		)
+		out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jf *JobFailed
+		if !errors.As(out.Err(), &jf) {
+			t.Fatalf("got %T", out)
+		}
+		if p := jf.Problem(); p == nil || p.Title != "Out of credit" || p.Type != js.srv.URL+"/probs/credit" {
+			t.Fatalf("problem %+v", p)
+		}
+	})
+	t.Run("canceled", func(t *testing.T) {
+		t.Parallel()
+		js := newJobServer(t,
+			answer(http.StatusAccepted, "", "Location", "/jobs/3"),
+			"/jobs/3",
+			answer(http.StatusOK, `{"state":"CANCELLED"}`),
+		)
+		out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jf *JobFailed
+		if !errors.As(out.Err(), &jf) || jf.State != StateCanceled {
+			t.Fatalf("got %T %v", out, out.Err())
+		}
+	})
+}
+
+func TestAsyncMonitorGone(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{http.StatusNotFound, http.StatusGone} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			t.Parallel()
+			js := newJobServer(t,
+				answer(http.StatusAccepted, "", "Location", "/jobs/1"),
+				"/jobs/1",
+				answer(http.StatusAccepted, ""),
+				answer(code, `{"title":"no such job"}`, "Content-Type", "application/problem+json"),
+			)
+			out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var jf *JobFailed
+			if !errors.As(out.Err(), &jf) || jf.State != StateGone || out.StatusCode() != code {
+				t.Fatalf("got %T %v", out, out.Err())
+			}
+			if jf.Problem() == nil || jf.Problem().Title != "no such job" {
+				t.Fatalf("problem %+v", jf.Problem())
+			}
+			if code == http.StatusGone {
+				var g *Gone
+				if !errors.As(out.Err(), &g) {
+					t.Fatal("410 job does not unwrap to *Gone")
+				}
+			} else {
+				var nf *NotFound
+				if !errors.As(out.Err(), &nf) {
+					t.Fatal("404 job does not unwrap to *NotFound")
+				}
+			}
+			if n := js.pollCount(); n != 2 {
+				t.Fatalf("polled %d times", n)
+			}
+		})
+	}
+}
+
+func TestAsyncMonitor503(t *testing.T) {
+	t.Parallel()
+	t.Run("retried by the client", func(t *testing.T) {
+		t.Parallel()
+		js := newJobServer(t,
+			answer(http.StatusAccepted, "", "Location", "/jobs/1"),
+			"/jobs/1",
+			answer(http.StatusServiceUnavailable, "busy", "Retry-After", "0"),
+			answer(http.StatusOK, `{"ok":1}`),
+		)
+		var steps []Progress
+		out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { steps = append(steps, p) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readAll(t, out) != `{"ok":1}` || js.pollCount() != 2 {
+			t.Fatalf("polls %d", js.pollCount())
+		}
+		if len(steps) != 1 || out.Info().Attempts != 2 {
+			t.Fatalf("steps %+v attempts %d: the 503 should be retried inside one poll", steps, out.Info().Attempts)
+		}
+	})
+	t.Run("seen by the poller", func(t *testing.T) {
+		t.Parallel()
+		js := newJobServer(t,
+			answer(http.StatusAccepted, "", "Location", "/jobs/1"),
+			"/jobs/1",
+			answer(http.StatusServiceUnavailable, "busy", "Retry-After", "0"),
+			answer(http.StatusBadGateway, "bad gateway"),
+			answer(http.StatusOK, `{"ok":1}`),
+		)
+		var steps []Progress
+		c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+		out, err := js.start(c).Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { steps = append(steps, p) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readAll(t, out) != `{"ok":1}` || len(steps) != 3 {
+			t.Fatalf("steps %+v", steps)
+		}
+		var su *ServiceUnavailable
+		if !errors.As(steps[0].Err, &su) || steps[0].State != StateRunning || steps[1].StatusCode != 502 {
+			t.Fatalf("transient steps %+v", steps[:2])
+		}
+	})
+	t.Run("transport error", func(t *testing.T) {
+		t.Parallel()
+		var drops atomic.Int32
+		js := newJobServer(t,
+			answer(http.StatusAccepted, "", "Location", "/jobs/1"),
+			"/jobs/1",
+			func(w http.ResponseWriter, r *http.Request) {
+				drops.Add(1)
+				panic(http.ErrAbortHandler) // the connection is cut
+			},
+			// net/http itself resends a GET once when a reused connection
+			// breaks; the second cut reaches the poller.
+			func(w http.ResponseWriter, r *http.Request) {
+				drops.Add(1)
+				panic(http.ErrAbortHandler)
+			},
+			answer(http.StatusOK, `{"ok":1}`),
+		)
+		js.srv.Config.ErrorLog = quietLog()
+		c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+		var steps []Progress
+		out, err := js.start(c).Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { steps = append(steps, p) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readAll(t, out) != `{"ok":1}` || drops.Load() != 2 || steps[0].Err == nil || steps[0].StatusCode != 0 {
+			t.Fatalf("steps %+v", steps)
+		}
+		var re *RequestError
+		if !errors.As(steps[0].Err, &re) {
+			t.Fatalf("transient error %T, want *RequestError", steps[0].Err)
+		}
+	})
+}
+
+func TestAsyncBudget(t *testing.T) {
+	t.Parallel()
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/jobs/forever"),
+		"/jobs/forever",
+		answer(http.StatusOK, `{"status":"running"}`, "Retry-After", "0"),
+	)
+	a := js.start(newTestClient(t))
+	p, err := a.Poller(fastPoll, WithPollBudget(5, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Wait(context.Background())
+	if !errors.Is(err, ErrPollBudget) {
+		t.Fatalf("err = %v, want ErrPollBudget", err)
+	}
+	if n := js.pollCount(); n != 5 {
+		t.Fatalf("polled %d times, want exactly the budget of 5", n)
+	}
+	if _, err := p.Poll(context.Background()); !errors.Is(err, ErrPollBudget) {
+		t.Fatalf("Poll past the budget: %v", err)
+	}
+	if _, err := p.Result(); !errors.Is(err, ErrNotDone) {
+		t.Fatalf("Result of a running job: %v", err)
+	}
+	// The job can still be handed on.
+	if _, err := p.ResumeToken(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// handlerTransport serves requests in-process, so that tests in a
+// synctest bubble have no network goroutines.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+func TestAsyncRetryAfterHonouredExactly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var mu sync.Mutex
+		var at []time.Duration
+		hints := []string{"2", "3", "", "7"} // "" : no hint, the backoff decides
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				w.Header().Set("Location", "/jobs/1")
+				w.Header().Set("Retry-After", "5")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			mu.Lock()
+			n := len(at)
+			at = append(at, time.Since(start))
+			mu.Unlock()
+			if n < len(hints) {
+				if hints[n] != "" {
+					w.Header().Set("Retry-After", hints[n])
+				}
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			io.WriteString(w, "done")
+		})
+		c := New(WithTransport(handlerTransport{h}))
+		req, _ := http.NewRequest(http.MethodPost, "http://api.test/jobs", nil)
+		out, err := c.Send(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A fixed backoff (no jitter is not configurable; bounds are checked).
+		res, err := out.(*Accepted).Wait(context.Background(), WithPollInterval(10*time.Second, 10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Close()
+		if len(at) != 5 {
+			t.Fatalf("%d polls, want 5: %v", len(at), at)
+		}
+		// 202 says 5s; then 2s, 3s, backoff (10s ± 20%), 7s.
+		want := []time.Duration{5 * time.Second, 7 * time.Second, 10 * time.Second}
+		for i, w := range want {
+			if at[i] != w {
+				t.Fatalf("poll %d at %v, want exactly %v (all: %v)", i+1, at[i], w, at)
+			}
+		}
+		backoffWait := at[3] - at[2]
+		if backoffWait < 8*time.Second || backoffWait > 12*time.Second {
+			t.Fatalf("backoff wait %v outside 10s±20%%", backoffWait)
+		}
+		if at[4]-at[3] != 7*time.Second {
+			t.Fatalf("last wait %v, want 7s", at[4]-at[3])
+		}
+	})
+}
+
+func TestAsyncBudgetTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var polls atomic.Int32
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				w.Header().Set("Location", "/jobs/1")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			polls.Add(1)
+			w.Header().Set("Retry-After", "60")
+			w.WriteHeader(http.StatusAccepted)
+		})
+		c := New(WithTransport(handlerTransport{h}))
+		req, _ := http.NewRequest(http.MethodPost, "http://api.test/jobs", nil)
+		out, _ := c.Send(req)
+		start := time.Now()
+		_, err := out.(*Accepted).Wait(context.Background(), WithPollInterval(time.Second, time.Second), WithPollBudget(0, 5*time.Minute))
+		if !errors.Is(err, ErrPollBudget) {
+			t.Fatalf("err = %v", err)
+		}
+		// Polls at ~1s, 61s, 121s, 181s, 241s; the next would be at 301s,
+		// past 5m, so Wait gives up at once instead of sleeping.
+		if n := polls.Load(); n != 5 {
+			t.Fatalf("%d polls", n)
+		}
+		if el := time.Since(start); el > 250*time.Second {
+			t.Fatalf("Wait slept to %v before giving up", el)
+		}
+	})
+}
+
+func TestAsyncContextCancelMidWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var polls atomic.Int32
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				w.Header().Set("Location", "/jobs/1")
+				w.Header().Set("Retry-After", "0")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			polls.Add(1)
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusAccepted)
+		})
+		c := New(WithTransport(handlerTransport{h}))
+		req, _ := http.NewRequest(http.MethodPost, "http://api.test/jobs", nil)
+		out, _ := c.Send(req)
+		p, err := out.(*Accepted).Poller(WithPollBudget(0, -1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		start := time.Now()
+		time.AfterFunc(90*time.Second, cancel)
+		_, err = p.Wait(ctx)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		if el := time.Since(start); el != 90*time.Second {
+			t.Fatalf("Wait returned after %v, want at the cancel (90s)", el)
+		}
+		if polls.Load() != 1 {
+			t.Fatalf("%d polls", polls.Load())
+		}
+		// A deadline that the next wait cannot meet fails at once.
+		ctx2, cancel2 := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel2()
+		start = time.Now()
+		_, err = p.Wait(ctx2)
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 0 {
+			t.Fatalf("err = %v after %v", err, time.Since(start))
+		}
+		if polls.Load() != 1 {
+			t.Fatal("polled past the deadline")
+		}
+	})
+}
+
+func TestAsyncResumeInAnotherClient(t *testing.T) {
+	t.Parallel()
+	var badAuth atomic.Int32
+	requireAuth := func(next func(http.ResponseWriter, *http.Request)) func(http.ResponseWriter, *http.Request) {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer secret-token" {
+				badAuth.Add(1)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			next(w, r)
+		}
+	}
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Operation-Location", "/ops/1", "Retry-After", "0"),
+		"/ops/1",
+		requireAuth(answer(http.StatusOK, `{"status":"Running","percentComplete":10}`, "Retry-After", "0")),
+		requireAuth(answer(http.StatusOK, `{"status":"Running","percentComplete":20}`, "Retry-After", "0")),
+		requireAuth(answer(http.StatusOK, `{"status":"Running","percentComplete":60}`, "Retry-After", "0")),
+		requireAuth(answer(http.StatusOK, `{"status":"Succeeded","resourceLocation":"/things/1"}`)),
+	)
+	js.extra["/things/1"] = requireAuth(answer(http.StatusOK, `{"thing":1}`))
+
+	// Process one: polls twice, then hands the job on.
+	c1 := newTestClient(t)
+	p1, err := js.start(c1).Poller(fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := p1.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token, err := p1.ResumeToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[3])
+	if strings.Contains(token+string(raw), "secret-token") {
+		t.Fatal("the token carries the Authorization header")
+	}
+
+	// Process two: its own Client, its own credentials.
+	c2 := newTestClient(t)
+	var seen []Progress
+	p2, err := c2.ResumePoller(token, fastPoll,
+		WithPollHeader(http.Header{"Authorization": {"Bearer secret-token"}}),
+		WithProgress(func(p Progress) { seen = append(seen, p) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p2.Wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, out); got != `{"thing":1}` {
+		t.Fatalf("result %q", got)
+	}
+	if badAuth.Load() != 0 {
+		t.Fatalf("%d polls without credentials", badAuth.Load())
+	}
+	if js.pollCount() != 4 || len(seen) != 2 || seen[0].Poll != 3 || seen[0].Percent != 60 {
+		t.Fatalf("polls %d, progress %+v", js.pollCount(), seen)
+	}
+	if _, err := p2.ResumeToken(); !errors.Is(err, ErrNotDone) {
+		t.Fatalf("token of an ended job: %v", err)
+	}
+
+	// A token taken in the final phase resumes there: the resource is
+	// fetched without polling the monitor again.
+	js2 := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/jobs/2"),
+		"/jobs/2",
+		answer(http.StatusSeeOther, "", "Location", "/results/2"),
+	)
+	calls := 0
+	js2.extra["/results/2"] = func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "result 2")
+	}
+	c3 := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
+	p3, _ := js2.start(c3).Poller(fastPoll)
+	pr, err := p3.Poll(context.Background())
+	if err != nil || pr.Err == nil || p3.Done() {
+		t.Fatalf("progress %+v err %v done %v: the final GET should have failed transiently", pr, err, p3.Done())
+	}
+	token, _ = p3.ResumeToken()
+	p4, err := newTestClient(t).ResumePoller(token, fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = p4.Wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, out); got != "result 2" || js2.pollCount() != 1 {
+		t.Fatalf("result %q after %d monitor polls", got, js2.pollCount())
+	}
+}
+
+// encodeToken builds a token around an arbitrary payload with a valid
+// checksum, to reach the validation behind it.
+func encodeToken(payload string) string {
+	return "semhttp.poll.1." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." +
+		strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(payload))), 16)
+}
+
+func TestAsyncCorruptTokens(t *testing.T) {
+	t.Parallel()
+	c := newTestClient(t)
+	good := encodeToken(`{"monitor":"https://api.test/ops/1","from":"Operation-Location","origin":"https://api.test:443","polls":3}`)
+	if _, err := c.ResumePoller(good); err != nil {
+		t.Fatalf("good token refused: %v", err)
+	}
+	flipped := []byte(good)
+	flipped[len("semhttp.poll.1.")+10] ^= 0x01
+	cases := map[string]string{
+		"empty":            "",
+		"garbage":          "not a token",
+		"other version":    strings.Replace(good, "semhttp.poll.1.", "semhttp.poll.2.", 1),
+		"truncated":        good[:len(good)-12],
+		"flipped bit":      string(flipped),
+		"bad base64":       "semhttp.poll.1.!!!!.0",
+		"no checksum":      strings.Join(strings.Split(good, ".")[:4], "."),
+		"bad checksum":     good[:strings.LastIndex(good, ".")] + ".zzzz",
+		"huge":             "semhttp.poll.1." + strings.Repeat("A", 64<<10) + ".0",
+		"not json":         encodeToken(`monitor=x`),
+		"unknown field":    encodeToken(`{"monitor":"https://a.test/x","from":"Location","evil":1}`),
+		"trailing json":    encodeToken(`{"monitor":"https://a.test/x","from":"Location"}{}`),
+		"no monitor":       encodeToken(`{"from":"Location"}`),
+		"relative monitor": encodeToken(`{"monitor":"/ops/1","from":"Location"}`),
+		"file scheme":      encodeToken(`{"monitor":"file:///etc/passwd","from":"Location"}`),
+		"userinfo":         encodeToken(`{"monitor":"https://u:p@a.test/x","from":"Location"}`),
+		"crlf":             encodeToken(`{"monitor":"https://a.test/x\r\nHost: evil","from":"Location"}`),
+		"downgrade":        encodeToken(`{"monitor":"http://a.test/x","from":"Location","origin":"https://a.test:443"}`),
+		"bad source":       encodeToken(`{"monitor":"https://a.test/x","from":"Cookie"}`),
+		"bad final":        encodeToken(`{"monitor":"https://a.test/x","from":"Location","final":"javascript:alert(1)"}`),
+		"negative polls":   encodeToken(`{"monitor":"https://a.test/x","from":"Location","polls":-1}`),
+		"origin with path": encodeToken(`{"monitor":"https://a.test/x","from":"Location","origin":"https://a.test/p"}`),
+	}
+	for name, tok := range cases {
+		p, err := c.ResumePoller(tok)
+		if !errors.Is(err, ErrBadResumeToken) || p != nil {
+			t.Errorf("%s: ResumePoller = %v, %v; want ErrBadResumeToken", name, p, err)
+		}
+	}
+}
+
+func TestAsyncNoMonitor(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		kv   []string
+		body string
+		want error
+	}{
+		{"nothing", nil, "", ErrNoMonitor},
+		{"json body without link", []string{"Content-Type", "application/json"}, `{"status":"queued"}`, ErrNoMonitor},
+		{"userinfo", []string{"Location", "http://user:pw@127.0.0.1/x"}, "", ErrBadMonitor},
+		{"ftp", []string{"Operation-Location", "ftp://127.0.0.1/x"}, "", ErrBadMonitor},
+		{"two Locations", []string{"Location", "/a", "Location", "/b"}, "", ErrBadMonitor},
+		{"crlf in body link", []string{"Content-Type", "application/json"}, `{"statusUrl":"/x\r\nSet-Cookie: a=b"}`, ErrBadMonitor},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			js := newJobServer(t, answer(http.StatusAccepted, tc.body, tc.kv...), "/unused", answer(200, ""))
+			a := js.start(newTestClient(t))
+			if a.Monitor != nil || !errors.Is(a.MonitorErr, tc.want) {
+				t.Fatalf("Monitor %v, MonitorErr %v; want %v", a.Monitor, a.MonitorErr, tc.want)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := a.Wait(ctx); !errors.Is(err, tc.want) {
+				t.Fatalf("Wait = %v, want %v", err, tc.want)
+			}
+			if js.pollCount() != 0 {
+				t.Fatal("something was polled")
+			}
+		})
+	}
+}
+
+func TestAsyncMonitorDiscovery(t *testing.T) {
+	t.Parallel()
+	reqURL, _ := url.Parse("https://api.test/v1/jobs")
+	mk := func(kv []string, body string) *http.Response {
+		h := make(http.Header)
+		for i := 0; i+1 < len(kv); i += 2 {
+			h.Add(kv[i], kv[i+1])
+		}
+		return &http.Response{StatusCode: 202, Header: h, Body: io.NopCloser(strings.NewReader(body)),
+			Request: &http.Request{Method: "POST", URL: reqURL}}
+	}
+	cases := []struct {
+		kv         []string
+		body, want string
+		from       string
+	}{
+		{[]string{"Location", "/l", "Content-Location", "/cl", "Azure-AsyncOperation", "/az", "Operation-Location", "/op"}, "", "https://api.test/op", FromOperationLocation},
+		{[]string{"Location", "/l", "Content-Location", "/cl", "Azure-AsyncOperation", "/az"}, "", "https://api.test/az", FromAzureAsyncOperation},
+		{[]string{"Location", "/l", "Content-Location", "/cl"}, "", "https://api.test/l", FromLocation},
+		{[]string{"Content-Location", "status/1"}, "", "https://api.test/v1/status/1", FromContentLocation},
+		// A refused header falls through to the next usable one.
+		{[]string{"Operation-Location", "http://api.test/downgrade", "Location", "/l"}, "", "https://api.test/l", FromLocation},
+		{[]string{"Content-Type", "application/json"}, `{"id":1,"statusUrl":"/s/1"}`, "https://api.test/s/1", FromBody},
+		{[]string{"Content-Type", "application/json"}, `{"statusQueryGetUri":"https://fn.test/rt/1?code=x","sendEventPostUri":"/e"}`, "https://fn.test/rt/1?code=x", FromBody},
+		{[]string{"Content-Type", "application/hal+json"}, `{"_links":{"self":{"href":"/jobs/9"}}}`, "https://api.test/jobs/9", FromBody},
+		{[]string{"Content-Type", "application/vnd.api+json"}, `{"data":{"id":"1","links":{"self":"/queue/1"}}}`, "https://api.test/queue/1", FromBody},
+		{[]string{"Content-Type", "application/json"}, `{"links":{"status":"/st"},"href":"/h"}`, "https://api.test/h", FromBody},
+	}
+	for i, tc := range cases {
+		resp := mk(tc.kv, tc.body)
+		a := newAccepted(base{resp: resp})
+		if a.Monitor == nil || a.Monitor.String() != tc.want || a.MonitorFrom != tc.from {
+			t.Errorf("case %d: monitor %v from %q (err %v), want %s from %s", i, a.Monitor, a.MonitorFrom, a.MonitorErr, tc.want, tc.from)
+		}
+		if b, _ := io.ReadAll(resp.Body); string(b) != tc.body {
+			t.Errorf("case %d: body after discovery %q", i, b)
+		}
+	}
+}
+
+func TestAsyncUnknownStatusWord(t *testing.T) {
+	t.Parallel()
+	// From a Location monitor, a resource with a status of its own is the
+	// result; from a status monitor, an unknown word means still running.
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/accounts/1"),
+		"/accounts/1",
+		answer(http.StatusOK, `{"id":1,"status":"active"}`),
+	)
+	out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, out); got != `{"id":1,"status":"active"}` {
+		t.Fatalf("result %q", got)
+	}
+	js2 := newJobServer(t,
+		answer(http.StatusAccepted, "", "Operation-Location", "/ops/1"),
+		"/ops/1",
+		answer(http.StatusOK, `{"status":"Migrating"}`),
+		answer(http.StatusOK, `{"status":"Succeeded"}`),
+	)
+	out, err = js2.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, out); got != `{"status":"Succeeded"}` || js2.pollCount() != 2 {
+		t.Fatalf("result %q after %d polls", got, js2.pollCount())
+	}
+}
+
+func TestAsyncCustomInterpreter(t *testing.T) {
+	t.Parallel()
+	// An API that says "phase": "baking" / "served".
+	interp := func(r PollResponse) (PollDecision, error) {
+		var doc struct{ Phase string }
+		_ = json.Unmarshal(r.Body, &doc)
+		switch doc.Phase {
+		case "baking":
+			return PollDecision{State: StateRunning, Status: doc.Phase, Percent: -1}, nil
+		case "served":
+			return PollDecision{State: StateSucceeded, Status: doc.Phase, Percent: 100}, nil
+		}
+		return DefaultStatusInterpreter(r)
+	}
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/pizza/1"),
+		"/pizza/1",
+		answer(http.StatusOK, `{"phase":"baking"}`),
+		answer(http.StatusOK, `{"phase":"baking"}`),
+		answer(http.StatusOK, `{"phase":"served","pizza":"margherita"}`),
+	)
+	out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll, WithStatusInterpreter(interp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, out); !strings.Contains(got, "margherita") || js.pollCount() != 3 {
+		t.Fatalf("result %q after %d polls", got, js.pollCount())
+	}
+}
+
+func TestAsyncMonitorRefusesPoll(t *testing.T) {
+	t.Parallel()
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/jobs/1"),
+		"/jobs/1",
+		answer(http.StatusUnauthorized, `{"title":"token expired"}`, "Content-Type", "application/problem+json", "WWW-Authenticate", `Bearer realm="x"`),
+	)
+	_, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+	var ua *Unauthorized
+	if !errors.Is(err, ErrMonitorAnswer) || !errors.As(err, &ua) {
+		t.Fatalf("err = %v, want ErrMonitorAnswer wrapping *Unauthorized", err)
+	}
+}
+
+func TestAsyncCrossOriginHeaders(t *testing.T) {
+	t.Parallel()
+	// The monitor lives on another origin (another port): none of the
+	// request's headers may reach it. The final resource is back on the
+	// request's origin, where they are sent.
+	var other *httptest.Server
+	var otherHeaders http.Header
+	js := newJobServer(t, nil, "/unused", answer(200, ""))
+	js.accept = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", other.URL+"/status/1")
+		w.WriteHeader(http.StatusAccepted)
+	}
+	js.extra["/things/1"] = func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer secret-token" || r.Header.Get("X-Api-Key") != "k" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, "thing")
+	}
+	other = newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherHeaders = r.Header.Clone()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"succeeded","resultUrl":%q}`, js.srv.URL+"/things/1")
+	}))
+	c := newTestClient(t)
+	req, _ := http.NewRequest(http.MethodPost, js.srv.URL+"/jobs", strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer secret-token")
+	req.Header.Set("Cookie", "session=s")
+	req.Header.Set("X-Api-Key", "k")
+	req.Header.Set("Content-Type", "application/json")
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := out.(*Accepted).Wait(context.Background(), fastPoll, WithPollHeader(http.Header{"X-Extra": {"1"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, res); got != "thing" {
+		t.Fatalf("result %q", got)
+	}
+	for _, h := range []string{"Authorization", "Cookie", "X-Api-Key", "X-Extra", "Content-Type"} {
+		if v := otherHeaders.Get(h); v != "" {
+			t.Errorf("%s: %q sent to the other origin", h, v)
+		}
+	}
+}
+
+func TestAsyncSameOriginHeaders(t *testing.T) {
+	t.Parallel()
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/jobs/1"),
+		"/jobs/1",
+		answer(http.StatusOK, "{}"),
+	)
+	c := newTestClient(t, WithIdempotencyKeys())
+	out, err := js.start(c).Wait(context.Background(), fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	js.mu.Lock()
+	h := js.seen[0]
+	js.mu.Unlock()
+	if h.Get("Authorization") != "Bearer secret-token" {
+		t.Fatal("same-origin poll lost Authorization")
+	}
+	for _, k := range []string{"Idempotency-Key", "Content-Type", "Content-Length"} {
+		if h.Get(k) != "" {
+			t.Errorf("%s copied to the poll", k)
+		}
+	}
+}
+
+func TestPreferAsync(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		wait time.Duration
+		pre  string
+		want []string
+	}{
+		{0, "", []string{"respond-async"}},
+		{5 * time.Second, "", []string{"respond-async, wait=5"}},
+		{1200 * time.Millisecond, "", []string{"respond-async, wait=2"}},
+		{0, "return=minimal", []string{"return=minimal", "respond-async"}},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest(http.MethodPost, "http://api.test/x", nil)
+		if tc.pre != "" {
+			req.Header.Set("Prefer", tc.pre)
+		}
+		PreferAsync(req, tc.wait)
+		if got := req.Header.Values("Prefer"); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("wait %v: Prefer %q, want %q", tc.wait, got, tc.want)
+		}
+	}
+	// Through a server that honours it.
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			io.WriteString(w, "sync result")
+			return
+		}
+		if strings.Contains(r.Header.Get("Prefer"), "respond-async") {
+			w.Header().Set("Preference-Applied", "respond-async")
+			w.Header().Set("Location", "/status")
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		io.WriteString(w, "sync result")
+	}))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/op", nil)
+	PreferAsync(req, 0)
+	out, err := newTestClient(t).Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	if _, ok := out.(*Accepted); !ok {
+		t.Fatalf("got %T", out)
+	}
+}
+
+func TestAsyncClassifiedWithoutClient(t *testing.T) {
+	t.Parallel()
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/jobs/1"),
+		"/jobs/1",
+		answer(http.StatusOK, "ok"),
+	)
+	req, _ := http.NewRequest(http.MethodPost, js.srv.URL+"/jobs", nil)
+	c := newTestClient(t)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := Classify(resp)
+	a := out.(*Accepted)
+	if _, err := a.Poller(); !errors.Is(err, ErrNoClient) {
+		t.Fatalf("Poller without a client: %v", err)
+	}
+	p, err := c.NewPoller(a, fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	res, err := p.Wait(context.Background())
+	if err != nil || readAll(t, res) != "ok" {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestAsyncConcurrentPollers(t *testing.T) {
+	t.Parallel()
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/jobs/1"),
+		"/jobs/1",
+		answer(http.StatusAccepted, "", "Retry-After", "0"),
+		answer(http.StatusAccepted, "", "Retry-After", "0"),
+		answer(http.StatusOK, "done"),
+	)
+	p, err := js.start(newTestClient(t)).Poller(fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	results := make([]Outcome, 4)
+	for i := range results {
+		wg.Go(func() {
+			out, err := p.Wait(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = out
+			_, _ = p.ResumeToken()
+		})
+	}
+	wg.Wait()
+	for _, r := range results[1:] {
+		if r != results[0] {
+			t.Fatal("waiters saw different results")
+		}
+	}
+	if readAll(t, results[0]) != "done" || js.pollCount() != 3 {
+		t.Fatalf("%d polls", js.pollCount())
+	}
+}
+
+func TestDefaultStatusInterpreterTable(t *testing.T) {
+	t.Parallel()
+	mon, _ := url.Parse("https://api.test/ops/1")
+	loc, _ := url.Parse("https://api.test/results/1")
+	hdr := func(kv ...string) http.Header {
+		h := http.Header{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			h.Add(kv[i], kv[i+1])
+		}
+		return h
+	}
+	cases := []struct {
+		name    string
+		code    int
+		h       http.Header
+		body    string
+		from    string
+		state   JobState
+		final   string
+		percent float64
+		wantErr bool
+	}{
+		{"202 plain", 202, nil, "", FromLocation, StateRunning, "", -1, false},
+		{"202 with percent", 202, nil, `{"progress":"45%"}`, FromLocation, StateRunning, "", 45, false},
+		{"in_progress spelling", 200, nil, `{"state":"IN_PROGRESS"}`, FromLocation, StateRunning, "", -1, false},
+		{"in-progress spelling", 200, nil, `{"Status":"in-progress"}`, FromLocation, StateRunning, "", -1, false},
+		{"queued", 200, nil, `{"status":"Queued"}`, FromLocation, StateRunning, "", -1, false},
+		{"accepted", 200, nil, `{"status":"accepted"}`, FromLocation, StateRunning, "", -1, false},
+		{"notstarted", 200, nil, `{"status":"not_started"}`, FromLocation, StateRunning, "", -1, false},
+		{"done false", 200, nil, `{"done":false}`, FromLocation, StateRunning, "", -1, false},
+		{"ARM provisioningState", 200, nil, `{"properties":{"provisioningState":"Updating"}}`, FromLocation, StateRunning, "", -1, false},
+		{"JSON:API nested", 200, nil, `{"data":{"attributes":{"status":"pending","percentComplete":12.5}}}`, FromLocation, StateRunning, "", 12.5, false},
+		{"nested status object", 200, nil, `{"status":{"state":"RUNNING"}}`, FromLocation, StateRunning, "", -1, false},
+		{"succeeded with link", 200, nil, `{"status":"Succeeded","resourceLocation":"/things/1"}`, FromOperationLocation, StateSucceeded, "https://api.test/things/1", 100, false},
+		{"completed with Location header", 200, hdr("Location", "/things/2"), `{"status":"completed"}`, FromLocation, StateSucceeded, "https://api.test/things/2", 100, false},
+		{"succeeded without link", 200, nil, `{"status":"done","value":3}`, FromLocation, StateSucceeded, "", 100, false},
+		{"succeeded falls back to 202 Location", 200, nil, `{"status":"Succeeded"}`, FromOperationLocation, StateSucceeded, "https://api.test/results/1", 100, false},
+		{"failed", 200, nil, `{"status":"Failed"}`, FromLocation, StateFailed, "", -1, false},
+		{"error word", 200, nil, `{"state":"error"}`, FromLocation, StateFailed, "", -1, false},
+		{"cancelled", 200, nil, `{"status":"Cancelled"}`, FromLocation, StateCanceled, "", -1, false},
+		{"no status document", 200, nil, `{"id":4}`, FromLocation, StateSucceeded, "", -1, false},
+		{"204", 204, nil, ``, FromLocation, StateSucceeded, "", -1, false},
+		{"201 resource", 201, nil, `{"id":4}`, FromLocation, StateSucceeded, "", -1, false},
+		{"JSON:API job without status", 200, hdr("Content-Type", "application/vnd.api+json"), `{"data":{"id":"1"}}`, FromContentLocation, StateRunning, "", -1, false},
+		{"vnd.api+json from Location is the result", 200, hdr("Content-Type", "application/vnd.api+json"), `{"data":{"id":"1"}}`, FromLocation, StateSucceeded, "", -1, false},
+		{"303", 303, hdr("Location", "/photos/1"), ``, FromContentLocation, StateSucceeded, "https://api.test/photos/1", -1, false},
+		{"304 conditional poll", 304, nil, ``, FromLocation, StateRunning, "", -1, false},
+		{"303 without Location", 303, nil, ``, FromLocation, StateRunning, "", -1, true},
+		{"404", 404, nil, ``, FromLocation, StateGone, "", -1, false},
+		{"410", 410, nil, ``, FromLocation, StateGone, "", -1, false},
+		{"400", 400, nil, ``, FromLocation, StateRunning, "", -1, true},
+		{"307", 307, hdr("Location", "/x"), ``, FromLocation, StateRunning, "", -1, true},
+		{"percent out of range ignored", 200, nil, `{"status":"running","percentComplete":250}`, FromLocation, StateRunning, "", -1, false},
+		{"not json", 200, nil, `<html>`, FromLocation, StateSucceeded, "", -1, false},
+	}
+	for _, tc := range cases {
+		h := tc.h
+		if h == nil {
+			h = http.Header{}
+		}
+		r := PollResponse{StatusCode: tc.code, Header: h, Body: []byte(tc.body), URL: mon, MonitorFrom: tc.from}
+		if tc.from == FromOperationLocation {
+			r.Location = loc
+		}
+		d, err := DefaultStatusInterpreter(r)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%s: err %v", tc.name, err)
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, ErrMonitorAnswer) {
+				t.Errorf("%s: err %v does not wrap ErrMonitorAnswer", tc.name, err)
+			}
+			continue
+		}
+		final := ""
+		if d.Final != nil {
+			final = d.Final.String()
+		}
+		if d.State != tc.state || final != tc.final || d.Percent != tc.percent {
+			t.Errorf("%s: got %v final %q percent %v; want %v %q %v", tc.name, d.State, final, d.Percent, tc.state, tc.final, tc.percent)
+		}
+	}
+}
+
+// FuzzStatusInterpreter feeds arbitrary answers to the default interpreter:
+// it must not panic, and what it decides must be usable.
+func FuzzStatusInterpreter(f *testing.F) {
+	f.Add(200, "application/json", []byte(`{"status":"Succeeded","resourceLocation":"/x"}`), uint8(0), "")
+	f.Add(200, "application/json", []byte(`{"done":true,"response":{"a":1},"error":null}`), uint8(2), "")
+	f.Add(200, "application/vnd.api+json", []byte(`{"data":{"attributes":{"status":"pending","progress":"12%"}}}`), uint8(3), "")
+	f.Add(303, "", []byte(nil), uint8(3), "/final")
+	f.Add(200, "application/problem+json", []byte(`{"status":"failed","title":"t","detail":"d","type":"/p"}`), uint8(1), "")
+	f.Add(200, "application/json", []byte(`{"status":{"state":"RUNNING"},"percentComplete":1e400}`), uint8(0), "")
+	f.Add(404, "application/json", []byte(`{"errors":[{"title":"x"}]}`), uint8(2), "")
+	f.Add(202, "", []byte(`{"Status":"x","status":"y","STATUS":"z"}`), uint8(4), "\r\n")
+	f.Fuzz(func(t *testing.T, code int, ctype string, body []byte, from uint8, location string) {
+		mon, _ := url.Parse("https://api.test/ops/1")
+		froms := []string{FromOperationLocation, FromAzureAsyncOperation, FromLocation, FromContentLocation, FromBody}
+		h := http.Header{"Content-Type": {ctype}}
+		if location != "" {
+			h.Set("Location", location)
+		}
+		r := PollResponse{StatusCode: code, Header: h, Body: body, URL: mon, MonitorFrom: froms[int(from)%len(froms)]}
+		d, err := DefaultStatusInterpreter(r)
+		if err != nil {
+			if !errors.Is(err, ErrMonitorAnswer) {
+				t.Fatalf("error %v does not wrap ErrMonitorAnswer", err)
+			}
+			return
+		}
+		if d.State < StateRunning || d.State > StateGone {
+			t.Fatalf("state %v", d.State)
+		}
+		if d.Percent != -1 && (d.Percent < 0 || d.Percent > 100) {
+			t.Fatalf("percent %v", d.Percent)
+		}
+		if d.Final != nil && (!d.Final.IsAbs() || d.State != StateSucceeded) {
+			t.Fatalf("final %v in state %v", d.Final, d.State)
+		}
+		if d.Result != nil && !json.Valid(d.Result) {
+			t.Fatalf("result %q is not JSON", d.Result)
+		}
+		if code >= 200 && code < 300 && code != 202 && len(body) == 0 && d.State != StateSucceeded {
+			if !(r.MonitorFrom == FromContentLocation && strings.Contains(ctype, "vnd.api+json")) {
+				t.Fatalf("empty %d answer gave %v", code, d.State)
+			}
+		}
+	})
+}
+
+// FuzzResumeToken feeds arbitrary tokens to the decoder: no panic, and a
+// token it accepts re-encodes to an equivalent one.
+func FuzzResumeToken(f *testing.F) {
+	f.Add(encodeToken(`{"monitor":"https://api.test/ops/1","from":"Operation-Location","origin":"https://api.test:443","polls":3}`))
+	f.Add(encodeToken(`{"monitor":"http://127.0.0.1:8080/x","from":"Location","final":"http://127.0.0.1:8080/y","wait_ms":500,"has_wait":true}`))
+	f.Add("semhttp.poll.1.e30.0")
+	f.Add("semhttp.poll.9.abc.def")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, token string) {
+		st, err := decodeResumeToken(token)
+		if err != nil {
+			if !errors.Is(err, ErrBadResumeToken) {
+				t.Fatalf("error %v does not wrap ErrBadResumeToken", err)
+			}
+			return
+		}
+		c := New()
+		p, err := c.ResumePoller(token)
+		if err != nil {
+			t.Fatalf("decoded but not resumable: %v", err)
+		}
+		again, err := p.ResumeToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st2, err := decodeResumeToken(again)
+		// The remaining wait shrinks with the clock.
+		if err == nil && st2.WaitMS <= st.WaitMS && st2.WaitMS >= st.WaitMS-1000 {
+			st2.WaitMS = st.WaitMS
+		}
+		if err != nil || st2 != st {
+			t.Fatalf("round trip: %+v vs %+v (%v)", st, st2, err)
+		}
+	})
+}
+
+// FuzzMonitorLink feeds arbitrary 202 bodies to the link finder.
+func FuzzMonitorLink(f *testing.F) {
+	f.Add([]byte(`{"statusUrl":"/s/1"}`))
+	f.Add([]byte(`{"_links":{"self":{"href":"/jobs/9"}}}`))
+	f.Add([]byte(`{"data":{"links":{"self":"//evil.test/x"}}}`))
+	f.Add([]byte(`{"href":"\u0000"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		base, _ := url.Parse("https://api.test/v1/jobs")
+		u, err := MonitorLink(body, base)
+		if err != nil {
+			if !errors.Is(err, ErrBadMonitor) || u != nil {
+				t.Fatalf("%v, %v", u, err)
+			}
+			return
+		}
+		if u != nil && !u.IsAbs() {
+			t.Fatalf("relative link %v", u)
+		}
+	})
+}
+
+// ExampleAccepted_Wait starts a job, waits for it with a progress line, and
+// decodes the result.
+func ExampleAccepted_Wait() {
+	polls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost:
+			w.Header().Set("Operation-Location", "/operations/1")
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusAccepted)
+		case r.URL.Path == "/operations/1":
+			polls++
+			w.Header().Set("Retry-After", "0")
+			if polls < 3 {
+				fmt.Fprintf(w, `{"status":"Running","percentComplete":%d}`, polls*40)
+				return
+			}
+			fmt.Fprint(w, `{"status":"Succeeded","resourceLocation":"/reports/1"}`)
+		case r.URL.Path == "/reports/1":
+			fmt.Fprint(w, `{"title":"Quarterly report","pages":12}`)
+		}
+	}))
+	defer srv.Close()
+	c := New()
+	defer c.CloseIdleConnections()
+
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/reports", nil)
+	out, err := c.Send(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	accepted, ok := out.(*Accepted)
+	if !ok {
+		out.Close()
+		return
+	}
+	result, err := accepted.Wait(context.Background(), WithProgress(func(p Progress) {
+		fmt.Printf("%s %.0f%%\n", p.State, p.Percent)
+	}))
+	type report struct {
+		Title string
+		Pages int
+	}
+	r, err := Decode[report](result, err)
+	fmt.Println(r.Title, r.Pages, err)
+	// Output:
+	// running 40%
+	// running 80%
+	// succeeded 100%
+	// Quarterly report 12 <nil>
+}
+
+func TestAsyncConcurrentWaitersKeepTheSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var mu sync.Mutex
+		var at []time.Duration
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				w.Header().Set("Location", "/jobs/1")
+				w.Header().Set("Retry-After", "10")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			mu.Lock()
+			at = append(at, time.Since(start))
+			n := len(at)
+			mu.Unlock()
+			if n < 4 {
+				w.Header().Set("Retry-After", "10")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			io.WriteString(w, "done")
+		})
+		c := New(WithTransport(handlerTransport{h}))
+		req, _ := http.NewRequest(http.MethodPost, "http://api.test/jobs", nil)
+		out, _ := c.Send(req)
+		p, err := out.(*Accepted).Poller()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				if _, err := p.Wait(context.Background()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		res, _ := p.Result()
+		res.Close()
+		// Five waiters, one schedule: a poll every 10s, none early or extra.
+		if fmt.Sprint(at) != "[10s 20s 30s 40s]" {
+			t.Fatalf("polls at %v", at)
+		}
+	})
+}

@@ -1,0 +1,93 @@
+package semhttp
+
+import (
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Benchmarks of one small-JSON 200 GET, on the same loopback server, for raw
+// net/http (the floor), go-retryablehttp's own client, and semhttp's Send
+// and Do. Compare with benchstat:
+//
+//	go test -run '^$' -bench Get200 -count 10 . | tee new.txt && benchstat new.txt
+func BenchmarkGet200(b *testing.B) {
+	const payload = `{"id":42,"name":"sprocket","tags":["a","b","c"],"active":true}`
+	srv := newServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, payload)
+	}))
+	newReq := func(b *testing.B) *http.Request {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/widgets/42", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return req
+	}
+	drain := func(b *testing.B, body io.ReadCloser) {
+		if n, _ := io.Copy(io.Discard, body); n != int64(len(payload)) {
+			b.Fatalf("read %d bytes", n)
+		}
+		body.Close()
+	}
+
+	b.Run("raw", func(b *testing.B) {
+		hc := &http.Client{Transport: defaultTransport()}
+		defer hc.CloseIdleConnections()
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := hc.Do(newReq(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			drain(b, resp.Body)
+		}
+	})
+	b.Run("retryablehttp", func(b *testing.B) {
+		rc := retryablehttp.NewClient()
+		rc.Logger = nil
+		rc.HTTPClient.Transport = defaultTransport()
+		defer rc.HTTPClient.CloseIdleConnections()
+		b.ReportAllocs()
+		for b.Loop() {
+			req, err := retryablehttp.FromRequest(newReq(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp, err := rc.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			drain(b, resp.Body)
+		}
+	})
+	b.Run("semhttp-Send", func(b *testing.B) {
+		c := New()
+		defer c.CloseIdleConnections()
+		b.ReportAllocs()
+		for b.Loop() {
+			out, err := c.Send(newReq(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, ok := out.(*OK); !ok {
+				b.Fatalf("got %T", out)
+			}
+			drain(b, out.Response().Body)
+		}
+	})
+	b.Run("semhttp-Do", func(b *testing.B) {
+		c := New()
+		defer c.CloseIdleConnections()
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := c.Do(newReq(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			drain(b, resp.Body)
+		}
+	})
+}
