@@ -560,8 +560,11 @@ func cacheOutcome(out Outcome, x *exchange) {
 // untouched.
 func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
 	h := resp.Header
-	final, ok := cacheURL(requestURL(resp))
-	storable := ok && (resp.Request == nil || resp.Request.Method == http.MethodGet) &&
+	// Cheapest checks first: most responses carry no validator.
+	_, hasTag := responseETag(h)
+	_, hasLM := cacheLastModified(h)
+	storable := (hasTag || hasLM) && resp.ContentLength <= c.cache.maxEntry &&
+		(resp.Request == nil || resp.Request.Method == http.MethodGet) &&
 		!cacheDirective(h, "no-store") && len(h["Content-Range"]) == 0
 	var vary []string
 	if storable {
@@ -569,10 +572,9 @@ func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
 		vary, star = cacheVaryStar(h)
 		storable = !star
 	}
+	var final string
 	if storable {
-		_, hasTag := responseETag(h)
-		_, hasLM := cacheLastModified(h)
-		storable = (hasTag || hasLM) && resp.ContentLength <= c.cache.maxEntry
+		final, storable = cacheURL(requestURL(resp))
 	}
 	if !storable {
 		if cs.selected != nil {
