@@ -192,10 +192,15 @@ func defaultTransport() http.RoundTripper {
 	return t
 }
 
-// poolKeeper is a RoundTripper without CloseIdleConnections.
+// poolKeeper is a RoundTripper without CloseIdleConnections. It also hides
+// the Location of redirects from the inner http.Client (see hideLocation).
 type poolKeeper struct{ rt http.RoundTripper }
 
-func (p poolKeeper) RoundTrip(r *http.Request) (*http.Response, error) { return p.rt.RoundTrip(r) }
+func (p poolKeeper) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := p.rt.RoundTrip(r)
+	hideLocation(resp)
+	return resp, err
+}
 
 // CloseIdleConnections closes the idle connections of the client's
 // transport, like http.Client.CloseIdleConnections.

@@ -75,6 +75,9 @@ type Hop struct {
 	Method     string
 	URL        *url.URL
 	Location   *url.URL
+	// Remembered is true when the redirect came from the client's memory
+	// of permanent redirects (301, 308): no request was sent to URL.
+	Remembered bool
 }
 
 // DefaultMaxErrorBody is how many bytes of a failure response's body are

@@ -498,6 +498,7 @@ func (c *Client) putRetrier(r *retrier) {
 // check is go-retryablehttp's CheckRetry: it decides and, when retrying,
 // computes the wait (so that backoff only reports it).
 func (r *retrier) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	restoreLocation(resp) // first look at resp after the inner http.Client (redirect.go)
 	r.attempt++
 	if err != nil && r.wrote != nil && !r.wrote.Load() && !errors.Is(err, ErrNotSent) {
 		err = &notSentError{err}
