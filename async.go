@@ -1402,7 +1402,17 @@ type step struct {
 	hint bool
 }
 
+// noSeeOther follows every redirect but a 303: a monitor's 303 See Other
+// marks the job done, and the poller fetches the result itself so that it
+// knows (and can resume) which phase a failure happened in.
+func noSeeOther(_ context.Context, hop Hop, _ []Hop) bool {
+	return hop.StatusCode != http.StatusSeeOther
+}
+
 func (p *Poller) get(ctx context.Context, target *url.URL) (Outcome, error) {
+	if target == p.monitor {
+		ctx = WithRequestOptions(ctx, RedirectsFor(noSeeOther))
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadMonitor, err)

@@ -408,8 +408,9 @@ func (s *onceSet) add(key string) bool {
 type RequestOption func(*requestOptions)
 
 type requestOptions struct {
-	retry   *retryConfig
-	capture *Outcome
+	retry    *retryConfig
+	capture  *Outcome
+	redirect RedirectPolicy
 }
 
 type requestOptionsKey struct{}

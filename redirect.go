@@ -386,7 +386,7 @@ func (ch *chain) next(resp *http.Response) (*http.Request, error) {
 	loc, ownFragment, err := redirectTarget(cur.URL, raws)
 	hop := Hop{StatusCode: resp.StatusCode, Method: methodOf(cur), URL: cloneURL(cur.URL), Location: loc}
 	via := ch.x.hops[:len(ch.x.hops):len(ch.x.hops)]
-	if !rc.policy(cur.Context(), hop, via) {
+	if !ch.policy()(cur.Context(), hop, via) {
 		return nil, nil
 	}
 	if err == nil {
@@ -478,6 +478,22 @@ func (ch *chain) request(resp *http.Response, loc *url.URL, method string, keepB
 	return next, nil
 }
 
+// policy is the call's redirect policy: a [RedirectsFor] request option,
+// else the client's.
+func (ch *chain) policy() RedirectPolicy {
+	if o := ch.x.opts; o != nil && o.redirect != nil {
+		return o.redirect
+	}
+	return ch.c.redirect.policy
+}
+
+// RedirectsFor sets the redirect policy of one call, instead of the
+// client's (see [WithRequestOptions]). The limits no policy can lift still
+// hold.
+func RedirectsFor(p RedirectPolicy) RequestOption {
+	return func(o *requestOptions) { o.redirect = p }
+}
+
 // remembered rewrites ch.cur through the client's memory of permanent
 // redirects, hop by hop, as long as the policy and the checks allow; it
 // stops quietly (sending what it has) at anything doubtful, since the
@@ -496,7 +512,7 @@ func (ch *chain) remembered() {
 		loc := e.target(cur.URL)
 		hop := Hop{StatusCode: e.code, Method: methodOf(cur), URL: cloneURL(cur.URL), Location: loc, Remembered: true}
 		via := ch.x.hops[:len(ch.x.hops):len(ch.x.hops)]
-		if ch.visited(loc) || rc.checkTarget(cur.URL, loc) != nil || !rc.policy(cur.Context(), hop, via) {
+		if ch.visited(loc) || rc.checkTarget(cur.URL, loc) != nil || !ch.policy()(cur.Context(), hop, via) {
 			return
 		}
 		next, err := ch.request(nil, loc, cur.Method, true)

@@ -425,6 +425,7 @@ func (t *trackingBody) Close() error { return nil }
 type retrier struct {
 	rc      retryablehttp.Client // hooks bound to this retrier
 	rreq    retryablehttp.Request
+	hdr     http.Header // with a cookie jar: the header before net/http added cookies
 	p       *retryConfig
 	x       *exchange
 	req     *http.Request
@@ -452,6 +453,11 @@ func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.R
 		r.wrote = wrote
 		trace := &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }}
 		r.req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	}
+	if c.hc.Jar != nil {
+		// net/http adds the jar's cookies to the header of the request it
+		// sends; each retry starts again from the header as it was.
+		r.hdr = req.Header.Clone()
 	}
 	r.start = time.Now()
 	r.rc.RetryMax = r.p.MaxAttempts - 1
@@ -489,7 +495,7 @@ func (c *Client) getRetrier() *retrier {
 
 // putRetrier clears the per-call state and returns r to the pool.
 func (c *Client) putRetrier(r *retrier) {
-	r.p, r.x, r.req, r.body, r.bo, r.wrote, r.prepErr = nil, nil, nil, nil, nil, nil, nil
+	r.p, r.x, r.req, r.body, r.bo, r.wrote, r.prepErr, r.hdr = nil, nil, nil, nil, nil, nil, nil, nil
 	r.wait, r.attempt = 0, 0
 	r.rreq = retryablehttp.Request{}
 	c.retriers.Put(r)
@@ -553,6 +559,9 @@ func (r *retrier) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Dura
 }
 
 func (r *retrier) prepare(req *http.Request) error {
+	if r.hdr != nil {
+		req.Header = r.hdr.Clone()
+	}
 	r.req = req
 	if err := r.body.rewind(req); err != nil {
 		r.prepErr = err

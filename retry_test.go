@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -273,18 +275,18 @@ func TestRetryAttemptsAndWaitedOnOutcome(t *testing.T) {
 	}
 }
 
-// countingFile counts rewinds and closes of a seekable body.
-type countingFile struct {
+// rewindCounter counts rewinds and closes of a seekable body.
+type rewindCounter struct {
 	*os.File
 	seeks, closes atomic.Int64
 }
 
-func (f *countingFile) Seek(off int64, whence int) (int64, error) {
+func (f *rewindCounter) Seek(off int64, whence int) (int64, error) {
 	f.seeks.Add(1)
 	return f.File.Seek(off, whence)
 }
 
-func (f *countingFile) Close() error { f.closes.Add(1); return f.File.Close() }
+func (f *rewindCounter) Close() error { f.closes.Add(1); return f.File.Close() }
 
 func writeTempFile(t *testing.T, size int) (string, [32]byte) {
 	t.Helper()
@@ -331,7 +333,7 @@ func TestRetryStreamsFileBody(t *testing.T) {
 			t.Fatal(err)
 		}
 		var body io.ReadCloser = f
-		cf := &countingFile{File: f}
+		cf := &rewindCounter{File: f}
 		if wrap {
 			body = cf
 		}
@@ -648,5 +650,41 @@ func TestRetryPlainBodyAfterRefusedDial(t *testing.T) {
 	}
 	if !body.closed.Load() {
 		t.Error("the caller's body was not closed when the call ended")
+	}
+}
+
+// TestRetryWithCookieJar: net/http adds the jar's cookies to the request it
+// sends; retries must not pile them up.
+func TestRetryWithCookieJar(t *testing.T) {
+	var mu sync.Mutex
+	var cookies []string
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cookies = append(cookies, r.Header.Get("Cookie"))
+		n := len(cookies)
+		mu.Unlock()
+		if n < 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(srv.URL)
+	jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: "s1"}})
+	c := newTestClient(t, WithHTTPClient(&http.Client{Jar: jar}), WithRetryPolicy(fastRetry(3)))
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(cookies) != 3 {
+		t.Fatalf("%d requests", len(cookies))
+	}
+	for i, ck := range cookies {
+		if ck != "session=s1" {
+			t.Errorf("attempt %d sent Cookie %q", i+1, ck)
+		}
 	}
 }
