@@ -471,7 +471,7 @@ func (cs *cacheCall) withValidators(req *http.Request, inm, ims string) *http.Re
 	if inm == "" && ims == "" {
 		return req
 	}
-	r2 := shallowWithHeader(req)
+	r2 := cacheShallow(req)
 	if inm != "" {
 		r2.Header.Set("If-None-Match", inm)
 	}
@@ -525,6 +525,7 @@ func (c *Client) cacheDo(resp *http.Response, x *exchange) (*http.Response, erro
 	}
 	resp.Body.Close()
 	cs.added, cs.entries, cs.selected = false, nil, nil
+	x.hops = nil // a new chain: the redirects of the first one are not part of it
 	resp, err := c.follow(cs.orig, x)
 	if err != nil {
 		return nil, &RequestError{

@@ -1440,3 +1440,38 @@ func BenchmarkCacheFastPath(b *testing.B) {
 	b.Run("cache-on", func(b *testing.B) { run(b) })
 	b.Run("cache-off", func(b *testing.B) { run(b, WithoutCache()) })
 }
+
+// TestCacheAcrossRedirects: validators the cache added travel with the
+// redirect hops; a 304 only answers with a stored body that came from the
+// URL that answered 304, so a redirect whose target changed never gets
+// another resource's body.
+func TestCacheAcrossRedirects(t *testing.T) {
+	t.Parallel()
+	var target atomic.Value
+	target.Store("/x")
+	mux := http.NewServeMux()
+	mux.Handle("/new", &resource{body: []byte("new"), etag: `"n1"`})
+	mux.Handle("/old", http.RedirectHandler("/new", http.StatusPermanentRedirect))
+	mux.Handle("/x", &resource{body: []byte("x body"), etag: `"1"`})
+	mux.Handle("/y", &resource{body: []byte("y body"), etag: `"1"`}) // same tag, other resource
+	mux.HandleFunc("/moving", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.Load().(string), http.StatusFound)
+	})
+	srv := newServer(t, mux)
+	c := newTestClient(t)
+
+	if _, got := sendRead(t, c, get(t, srv.URL+"/old")); got != "new" {
+		t.Fatalf("first GET /old: %q", got)
+	}
+	out, got := sendRead(t, c, get(t, srv.URL+"/old"))
+	if nm, ok := out.(*NotModified); !ok || got != "new" || !nm.Info().FromCache {
+		t.Fatalf("second GET /old: %T %q", out, got)
+	}
+
+	doRead(t, c, get(t, srv.URL+"/moving")) // stored: /x's body under /moving
+	target.Store("/y")
+	resp, body := doRead(t, c, get(t, srv.URL+"/moving"))
+	if resp.StatusCode != 200 || body != "y body" {
+		t.Fatalf("after the redirect target changed: %d %q, want /y's body", resp.StatusCode, body)
+	}
+}

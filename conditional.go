@@ -135,13 +135,13 @@ func conditionalWrite(req *http.Request, entries []*Entry) (*http.Request, bool)
 	} else {
 		return req, false
 	}
-	r2 := shallowWithHeader(req)
+	r2 := cacheShallow(req)
 	r2.Header.Set(name, value)
 	return r2, true
 }
 
-// shallowWithHeader returns a shallow copy of req with its own header map.
-func shallowWithHeader(req *http.Request) *http.Request {
+// cacheShallow returns a shallow copy of req with its own header map.
+func cacheShallow(req *http.Request) *http.Request {
 	r2 := new(http.Request)
 	*r2 = *req
 	r2.Header = req.Header.Clone()
