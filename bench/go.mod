@@ -1,0 +1,17 @@
+module github.com/semhttp/semhttp/bench
+
+go 1.26.8
+
+require (
+	github.com/go-resty/resty/v2 v2.17.2
+	github.com/hashicorp/go-retryablehttp v0.7.8
+	github.com/semhttp/semhttp v0.0.0
+)
+
+require (
+	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	golang.org/x/net v0.43.0 // indirect
+)
+
+replace github.com/semhttp/semhttp => ../
