@@ -31,6 +31,7 @@ type Client struct {
 	base         *url.URL    // WithBaseURL
 	baseErr      error       // an invalid WithBaseURL, reported by every call
 	headers      [][2]string // WithHeader defaults, canonical keys
+	cache        cacheConfig
 }
 
 // Option configures a Client in [New].
@@ -47,6 +48,7 @@ type config struct {
 	redirect       redirectConfig
 	baseURL        string
 	headers        [][2]string
+	cache          cacheOptions
 }
 
 // WithHTTPClient takes the transport, cookie jar and timeout from hc. hc is
@@ -149,6 +151,7 @@ func New(opts ...Option) *Client {
 		idemKeys:     cfg.idemKeys,
 		maxErrorBody: cfg.maxErrorBody,
 		redirect:     cfg.redirect.resolved(),
+		cache:        cfg.cache.resolved(),
 	}
 	if c.maxErrorBody <= 0 {
 		c.maxErrorBody = DefaultMaxErrorBody
@@ -215,6 +218,10 @@ func (c *Client) CloseIdleConnections() {
 // of generated clients (oapi-codegen's HttpRequestDoer, ogen's ht.Client).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	resp, x, err := c.exchange(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err = c.cacheDo(resp, x)
 	if err != nil || x.opts == nil || x.opts.capture == nil {
 		return resp, err
 	}
@@ -225,6 +232,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if a, ok := out.(*Accepted); ok {
 		a.client = c
 	}
+	cacheOutcome(out, x)
 	*x.opts.capture = out
 	return resp, nil
 }
@@ -244,6 +252,9 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 	if a, ok := out.(*Accepted); ok {
 		a.client = c // so that a.Poller and a.Wait can poll through c
 	}
+	if err == nil {
+		cacheOutcome(out, x)
+	}
 	if err == nil && x.opts != nil && x.opts.capture != nil {
 		*x.opts.capture = out
 	}
@@ -257,6 +268,7 @@ type exchange struct {
 	lastAttempts int
 	waited       time.Duration
 	hops         []Hop
+	cache        cacheCall
 }
 
 func (x *exchange) info() Info {
@@ -278,6 +290,7 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 		x.opts = ro
 	}
 	req = c.own(req)
+	req = c.cacheBefore(req, x)
 	resp, err := c.follow(req, x)
 	if err != nil {
 		var ue *url.Error
@@ -296,7 +309,7 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 	if c.logger != nil && len(resp.Header["Deprecation"]) > 0 {
 		c.noteDeprecated(resp)
 	}
-	return resp, x, nil
+	return c.cacheAfter(resp, x), x, nil
 }
 
 // own applies the client's request defaults — base URL, default headers,

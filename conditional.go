@@ -1,0 +1,152 @@
+package semhttp
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// conditional.go owns entity tags (RFC 9110 §8.8.3), their strong and weak
+// comparison (§8.8.3.2), and conditional writes: If-Match with the ETag the
+// client's cache holds, so that a write based on an outdated read becomes
+// *PreconditionFailed instead of a lost update (§13.1.1).
+
+// ETag is an entity tag (RFC 9110 §8.8.3): an opaque string, optionally
+// marked weak (W/"...").
+type ETag struct {
+	// Weak is true for W/"..." tags.
+	Weak bool
+	// Opaque is the tag without its quotes and W/ prefix.
+	Opaque string
+}
+
+// ErrBadETag reports a value that is not an entity-tag: the quotes are
+// missing, W/ is not upper-case, or a character is not allowed.
+var ErrBadETag = errors.New("semhttp: malformed entity tag")
+
+// ParseETag parses one entity-tag: `"xyz"` or `W/"xyz"`, surrounded by
+// optional whitespace. Unquoted values (such as go-httpbin's /range tags)
+// and lower-case `w/` are refused, as RFC 9110 §8.8.3 requires.
+func ParseETag(s string) (ETag, error) {
+	s = strings.Trim(s, " \t")
+	var e ETag
+	raw := s
+	if strings.HasPrefix(s, "W/") {
+		e.Weak = true
+		s = s[2:]
+	}
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return ETag{}, fmt.Errorf("%w: %q", ErrBadETag, raw)
+	}
+	s = s[1 : len(s)-1]
+	for i := 0; i < len(s); i++ {
+		// etagc = %x21 / %x23-7E / obs-text
+		if c := s[i]; c < 0x21 || c == '"' || c == 0x7f {
+			return ETag{}, fmt.Errorf("%w: %q", ErrBadETag, raw)
+		}
+	}
+	e.Opaque = s
+	return e, nil
+}
+
+// String renders the tag as sent on the wire: `"xyz"` or `W/"xyz"`.
+func (e ETag) String() string {
+	if e.Weak {
+		return `W/"` + e.Opaque + `"`
+	}
+	return `"` + e.Opaque + `"`
+}
+
+// StrongMatch reports whether e and o match under strong comparison
+// (RFC 9110 §8.8.3.2): neither is weak and the opaque tags are equal. It is
+// the comparison of If-Match and If-Range.
+func (e ETag) StrongMatch(o ETag) bool {
+	return !e.Weak && !o.Weak && e.Opaque == o.Opaque
+}
+
+// WeakMatch reports whether e and o match under weak comparison: the
+// opaque tags are equal, whatever their W/ prefixes. It is the comparison
+// of If-None-Match.
+func (e ETag) WeakMatch(o ETag) bool { return e.Opaque == o.Opaque }
+
+// responseETag returns the ETag of h, if it has exactly one valid one.
+func responseETag(h http.Header) (ETag, bool) {
+	vs := h["Etag"]
+	if len(vs) != 1 {
+		return ETag{}, false
+	}
+	e, err := ParseETag(vs[0])
+	return e, err == nil
+}
+
+// WithConditionalWrites makes every PUT, PATCH and DELETE conditional on
+// the representation the client last read: when the cache holds a response
+// for the target URL (read by a GET through this Client) the request gets
+// If-Match with its strong ETag, or, when it has none, If-Unmodified-Since
+// with its Last-Modified. A server where someone else changed the resource
+// meanwhile answers 412, which [Client.Send] returns as *PreconditionFailed,
+// instead of silently overwriting their change. Requests that already carry
+// If-Match, If-None-Match or If-Unmodified-Since are left alone; nothing is
+// added when nothing is stored (a server that insists answers 428,
+// *PreconditionRequired). Weak ETags are never sent in If-Match: strong
+// comparison (RFC 9110 §13.1.1) would always fail. It needs the cache
+// (off with [WithoutCache]). Off by default; see [Client.IfMatch] for a
+// single request.
+func WithConditionalWrites() Option {
+	return func(c *config) { c.cache.condWrites = true }
+}
+
+// IfMatch returns req made conditional on the representation the client's
+// cache holds for its URL, as [WithConditionalWrites] does for every write:
+// a shallow copy with If-Match (the stored strong ETag) or
+// If-Unmodified-Since (the stored Last-Modified). It reports false, and
+// returns req itself, when nothing usable is stored or req already carries
+// a precondition. The stored responses are those of GETs with the same
+// credentials (Authorization, Cookie) as req.
+func (c *Client) IfMatch(req *http.Request) (*http.Request, bool) {
+	if req == nil || req.URL == nil || c.cache.store == nil || hasWritePrecondition(req.Header) {
+		return req, false
+	}
+	key, ok := cacheKey(req.URL)
+	if !ok {
+		return req, false
+	}
+	entries := c.cacheLoad(req, key, requestPartition(req))
+	return conditionalWrite(req, entries)
+}
+
+func hasWritePrecondition(h http.Header) bool {
+	return len(h["If-Match"]) > 0 || len(h["If-None-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0
+}
+
+// conditionalWrite adds If-Match or If-Unmodified-Since from the most
+// recently stored of entries.
+func conditionalWrite(req *http.Request, entries []*Entry) (*http.Request, bool) {
+	e := mostRecent(entries)
+	if e == nil {
+		return req, false
+	}
+	var name, value string
+	if t, ok := responseETag(e.Header); ok && !t.Weak {
+		name, value = "If-Match", t.String()
+	} else if lm, ok := cacheLastModified(e.Header); ok {
+		name, value = "If-Unmodified-Since", lm
+	} else {
+		return req, false
+	}
+	r2 := cacheShallow(req)
+	r2.Header.Set(name, value)
+	return r2, true
+}
+
+// cacheShallow returns a shallow copy of req with its own header map.
+func cacheShallow(req *http.Request) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *req
+	r2.Header = req.Header.Clone()
+	if r2.Header == nil {
+		r2.Header = make(http.Header)
+	}
+	return r2
+}
