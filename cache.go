@@ -355,7 +355,7 @@ type cacheCall struct {
 // If-Match (conditional writes) added.
 func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 	cc := &c.cache
-	if cc.store == nil {
+	if cc.store == nil || x.opts != nil && x.opts.noCache {
 		return req
 	}
 	cs := &x.cache
@@ -1086,4 +1086,12 @@ func connectionListed(h http.Header) map[string]bool {
 		}
 	}
 	return m
+}
+
+// BypassCache makes one call skip the client's cache entirely: no
+// validators are added, nothing is stored, nothing is invalidated (see
+// [WithRequestOptions]). Download uses it: a file is not a representation
+// to keep in memory.
+func BypassCache() RequestOption {
+	return func(o *requestOptions) { o.noCache = true }
 }

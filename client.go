@@ -411,6 +411,7 @@ type requestOptions struct {
 	retry    *retryConfig
 	capture  *Outcome
 	redirect RedirectPolicy
+	noCache  bool
 }
 
 type requestOptionsKey struct{}

@@ -812,3 +812,28 @@ func ExampleClient_Download() {
 	fmt.Println(res.Size, res.ETag, res.Restarts)
 	// Output: 1000000 "v1" 0
 }
+
+// TestDownloadAfterCachedGet: a URL the client already holds in its cache
+// still downloads in full (the download bypasses the cache, so no 304).
+func TestDownloadAfterCachedGet(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 1000)
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "f.bin", time.Unix(1e9, 0), bytes.NewReader(data))
+	}))
+	c := newTestClient(t)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, out.Response().Body)
+	out.Close()
+	var buf memWriterAt
+	res, err := c.Download(context.Background(), srv.URL, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Size != int64(len(data)) || !bytes.Equal(buf.buf, data) {
+		t.Fatalf("downloaded %d bytes", res.Size)
+	}
+}

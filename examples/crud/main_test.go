@@ -16,7 +16,7 @@ func TestLifecycle(t *testing.T) {
 	if err := run(context.Background(), &out, srv.URL); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, want := range []string{"*semhttp.Created", "*semhttp.Conflict", "*semhttp.MethodNotAllowed",
+	for _, want := range []string{"*semhttp.Created", "*semhttp.NotModified", "*semhttp.Conflict", "*semhttp.MethodNotAllowed",
 		"Allow [DELETE GET HEAD PUT]", "*semhttp.NoContent", "*semhttp.Gone", "*semhttp.Nonstandard",
 		"code 999", "succeeded on attempt 2"} {
 		if !strings.Contains(out.String(), want) {
