@@ -38,8 +38,10 @@ func ParseProblem(body []byte, base *url.URL) *Problem {
 	for name, raw := range members {
 		switch name {
 		case "type":
+			// An empty type is treated as absent (about:blank), not as a
+			// reference to the document itself.
 			var s string
-			if json.Unmarshal(raw, &s) == nil {
+			if json.Unmarshal(raw, &s) == nil && s != "" {
 				p.Type = resolveString(base, s)
 			}
 		case "title":
