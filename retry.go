@@ -476,9 +476,13 @@ func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.R
 	if x.opts != nil && x.opts.retry != nil {
 		r.p = x.opts.retry
 	}
-	if !Idempotent(req) {
+	if !Idempotent(req) && req.GetBody == nil && req.Body != nil && req.Body != http.NoBody {
 		// To know whether a failed non-idempotent request reached the wire.
-		// The hook holds only this call's flag, never the pooled retrier.
+		// Without a body, or with GetBody, net/http itself resends a request
+		// that found a stale pooled connection before writing anything, and
+		// a failed dial is told by its error (see notSent), so only such
+		// bodies pay for a trace. The hook holds only this call's flag,
+		// never the pooled retrier.
 		wrote := new(atomic.Bool)
 		r.wrote = wrote
 		trace := &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }}
@@ -536,7 +540,7 @@ func (c *Client) putRetrier(r *retrier) {
 func (r *retrier) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	restoreLocation(resp) // first look at resp after the inner http.Client (redirect.go)
 	r.attempt++
-	if err != nil && r.wrote != nil && !r.wrote.Load() && !errors.Is(err, ErrNotSent) {
+	if err != nil && !errors.Is(err, ErrNotSent) && r.notSent(err) {
 		err = &notSentError{err}
 	}
 	if !r.p.decide(ctx, r.req, resp, err) || r.attempt >= r.p.MaxAttempts {
@@ -555,6 +559,17 @@ func (r *retrier) check(ctx context.Context, resp *http.Response, err error) (bo
 	}
 	r.x.waited += wait
 	return true, nil
+}
+
+// notSent reports whether a failed attempt wrote nothing: the trace says
+// so when there is one; otherwise only a failed dial (connection refused,
+// DNS, dial timeout) is known not to have sent anything.
+func (r *retrier) notSent(err error) bool {
+	if r.wrote != nil {
+		return !r.wrote.Load()
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
 // nextWait is Retry-After when the response has one (refused above the
