@@ -91,3 +91,44 @@ func BenchmarkGet200(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkParallelGet runs 64 concurrent requesters against one server:
+// raw net/http on semhttp's transport settings (the floor), and semhttp with
+// and without its cache, to show what shared state costs under contention.
+func BenchmarkParallelGet(b *testing.B) {
+	const payload = `{"id":42,"name":"sprocket"}`
+	srv := newServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, payload)
+	}))
+	run := func(b *testing.B, do func(*http.Request) (*http.Response, error)) {
+		b.ReportAllocs()
+		b.SetParallelism(32) // 64 goroutines on 2 CPUs
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+				resp, err := do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+	b.Run("raw", func(b *testing.B) {
+		hc := &http.Client{Transport: defaultTransport()}
+		defer hc.CloseIdleConnections()
+		run(b, hc.Do)
+	})
+	b.Run("semhttp", func(b *testing.B) {
+		c := New()
+		defer c.CloseIdleConnections()
+		run(b, c.Do)
+	})
+	b.Run("semhttp-nocache", func(b *testing.B) {
+		c := New(WithoutCache())
+		defer c.CloseIdleConnections()
+		run(b, c.Do)
+	})
+}
