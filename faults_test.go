@@ -2,6 +2,7 @@ package semhttp
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -227,5 +228,30 @@ func TestFault50MiBErrorBody(t *testing.T) {
 	}
 	if s := sent.Load(); s > 40<<20 {
 		t.Errorf("server managed to send %d bytes before the client hung up", s)
+	}
+}
+
+// TestFaultMonitor500Forever: a monitor that only ever answers 500 is
+// retried inside each poll, polled again, and ended by the budget with a
+// clear error — not a hang.
+func TestFaultMonitor500Forever(t *testing.T) {
+	js := newJobServer(t,
+		answer(http.StatusAccepted, "", "Location", "/jobs/broken"),
+		"/jobs/broken",
+		answer(http.StatusInternalServerError, `{"error":"boom"}`),
+	)
+	a := js.start(newTestClient(t, WithRetryPolicy(fastRetry(2))))
+	var transient int
+	out, err := a.Wait(context.Background(), fastPoll, WithPollBudget(3, 0),
+		WithProgress(func(p Progress) {
+			if p.Err != nil {
+				transient++
+			}
+		}))
+	if out != nil || !errors.Is(err, ErrPollBudget) {
+		t.Fatalf("got %v, %v; want ErrPollBudget", out, err)
+	}
+	if n := js.pollCount(); n != 6 || transient != 3 {
+		t.Errorf("monitor hit %d times (want 3 polls × 2 attempts), %d transient progress reports", n, transient)
 	}
 }
