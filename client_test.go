@@ -1,7 +1,6 @@
 package semhttp
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -270,37 +269,7 @@ func assertClass(t *testing.T, out Outcome, failure bool) {
 // Go's own server refuses to write codes like 099 or 000.
 func rawServer(t *testing.T, response string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer conn.Close()
-				conn.SetDeadline(time.Now().Add(5 * time.Second))
-				br := bufio.NewReader(conn)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
-				io.WriteString(conn, response)
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String()
+	return newFaultServer(t, func(conn net.Conn, _ *http.Request) { io.WriteString(conn, response) }).URL()
 }
 
 func TestClassifyRawStatusLines(t *testing.T) {

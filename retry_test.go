@@ -1,7 +1,6 @@
 package semhttp
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -505,34 +504,15 @@ func TestRetryTransportErrors(t *testing.T) {
 	}
 
 	// A server that reads the request and hangs up without answering.
-	var conns atomic.Int64
-	hangup, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { hangup.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			conn, err := hangup.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			br := bufio.NewReader(conn)
-			http.ReadRequest(br)
-			conn.Close()
-		}
-	}()
+	hangup := newFaultServer(t, func(net.Conn, *http.Request) {})
+	conns := &hangup.conns
 	for _, tt := range []struct {
 		method string
 		want   int64
 	}{{http.MethodGet, 3}, {http.MethodPut, 3}, {http.MethodPost, 1}, {http.MethodPatch, 1}} {
 		conns.Store(0)
 		c := newTestClient(t, WithRetryPolicy(fastRetry(3)))
-		req, _ := http.NewRequest(tt.method, "http://"+hangup.Addr().String(), strings.NewReader("x"))
+		req, _ := http.NewRequest(tt.method, hangup.URL(), strings.NewReader("x"))
 		if _, err := c.Send(req); err == nil {
 			t.Fatalf("%s: want an error", tt.method)
 		}
