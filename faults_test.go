@@ -255,3 +255,71 @@ func TestFaultMonitor500Forever(t *testing.T) {
 		t.Errorf("monitor hit %d times (want 3 polls × 2 attempts), %d transient progress reports", n, transient)
 	}
 }
+
+// TestFaultMalformedHeaders sends every header the library parses, broken,
+// over the wire: each outcome still arrives, with the damage reported where
+// the kind carries it, and nothing panics.
+func TestFaultMalformedHeaders(t *testing.T) {
+	const junk = "Location: http://[::1\r\nRetry-After: 1.5\r\nContent-Range: bytes 9-5/3\r\n" +
+		"Allow: GET, b@d, ,\r\nLink: <unterminated; rel=\"next\r\nWWW-Authenticate: ,,=\"\r\n" +
+		"Deprecation: yesterday\r\nSunset: soon\r\nContent-Type: application/problem+json\r\n"
+	tests := []struct {
+		status string
+		check  func(t *testing.T, o Outcome)
+	}{
+		{"201 Created", func(t *testing.T, o Outcome) {
+			if cr := o.(*Created); cr.Location != nil || !errors.Is(cr.LocationErr, ErrBadLocation) || cr.LocationRaw != "http://[::1" {
+				t.Errorf("Created: %+v", cr)
+			}
+		}},
+		{"206 Partial Content", func(t *testing.T, o Outcome) {
+			pc := o.(*PartialContent)
+			if pc.ContentRangeErr == nil {
+				t.Error("a self-contradicting Content-Range was accepted")
+			}
+			if _, err := io.ReadAll(pc.Response().Body); err == nil {
+				t.Error("the body of a bad 206 was readable as a slice")
+			}
+		}},
+		{"300 Multiple Choices", func(t *testing.T, o Outcome) {
+			if mc := o.(*MultipleChoices); mc.Location != nil || len(mc.Alternatives) != 0 {
+				t.Errorf("MultipleChoices: %+v", mc)
+			}
+		}},
+		{"401 Unauthorized", func(t *testing.T, o Outcome) {
+			for _, ch := range o.(*Unauthorized).Challenges {
+				if ch.Scheme == "" {
+					t.Errorf("challenge without a scheme: %+v", ch)
+				}
+			}
+		}},
+		{"405 Method Not Allowed", func(t *testing.T, o Outcome) {
+			if a := o.(*MethodNotAllowed).Allow; len(a) != 1 || a[0] != "GET" {
+				t.Errorf("Allow = %q", a)
+			}
+		}},
+		{"416 Range Not Satisfiable", func(t *testing.T, o Outcome) {
+			if n := o.(*RangeNotSatisfiable).CompleteLength; n != -1 {
+				t.Errorf("CompleteLength = %d from a malformed Content-Range", n)
+			}
+		}},
+		{"429 Too Many Requests", func(t *testing.T, o Outcome) {
+			tm := o.(*TooManyRequests)
+			if tm.RetryAfter != 0 || tm.Problem() != nil {
+				t.Errorf("RetryAfter %v, problem %+v from junk", tm.RetryAfter, tm.Problem())
+			}
+		}},
+	}
+	c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}), WithRedirectPolicy(FollowNone))
+	for _, tt := range tests {
+		u := rawServer(t, "HTTP/1.1 "+tt.status+"\r\n"+junk+"Content-Length: 5\r\nConnection: close\r\n\r\n{bad}")
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		out, err := c.Send(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.status, err)
+		}
+		_ = out.API()
+		tt.check(t, out)
+		out.Close()
+	}
+}
