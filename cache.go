@@ -322,7 +322,8 @@ func (o cacheOptions) resolved() cacheConfig {
 // (32 MiB in all, 1 MiB per body).
 //
 // The cache is a private cache: responses to requests carrying
-// Authorization or Cookie are stored too, but each set of credentials has
+// Authorization, Cookie, Proxy-Authorization or a header registered with
+// WithCredentialHeaders are stored too, but each set of credentials has
 // its own entries (a SHA-256 of the credentials is part of the Variant, so
 // no credential is stored), and a request only ever revalidates, and is
 // answered with, responses fetched with the same credentials. Cookies a
@@ -369,7 +370,7 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 			return req
 		}
 		cs.on, cs.get, cs.key, cs.orig = true, true, key, req
-		cs.partition = requestPartition(req)
+		cs.partition = requestPartition(req, c.redirect.credentials)
 		if hasCallerConditional(req.Header) {
 			return req // the caller's own: its 304 passes through
 		}
@@ -389,7 +390,7 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 	if cc.condWrites && !hasWritePrecondition(req.Header) {
 		switch req.Method {
 		case http.MethodPut, http.MethodPatch, http.MethodDelete:
-			r2, _ := conditionalWrite(req, c.cacheLoad(req, key, requestPartition(req)))
+			r2, _ := conditionalWrite(req, c.cacheLoad(req, key, requestPartition(req, c.redirect.credentials)))
 			return r2
 		}
 	}
@@ -872,24 +873,30 @@ func cachePort(u *url.URL) string {
 	return ""
 }
 
-// requestPartition hashes the request's credentials (Authorization,
-// Cookie, URL userinfo), or returns "" when it has none.
-func requestPartition(req *http.Request) string {
-	auth, cookie := req.Header["Authorization"], req.Header["Cookie"]
-	if len(auth) == 0 && len(cookie) == 0 && req.URL.User == nil {
+// requestPartition hashes the request's credentials — the headers in creds
+// (Authorization, Cookie, Proxy-Authorization and those registered with
+// WithCredentialHeaders) and URL userinfo — or returns "" when it has none.
+func requestPartition(req *http.Request, creds []string) string {
+	found := req.URL.User != nil
+	for _, k := range creds {
+		if len(req.Header[k]) > 0 {
+			found = true
+			break
+		}
+	}
+	if !found {
 		return ""
 	}
 	h := sha256.New()
-	for _, v := range auth {
-		io.WriteString(h, v)
+	for _, k := range creds {
+		io.WriteString(h, k)
 		h.Write([]byte{0})
+		for _, v := range req.Header[k] {
+			io.WriteString(h, v)
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
 	}
-	h.Write([]byte{1})
-	for _, v := range cookie {
-		io.WriteString(h, v)
-		h.Write([]byte{0})
-	}
-	h.Write([]byte{1})
 	if req.URL.User != nil {
 		io.WriteString(h, req.URL.User.String())
 	}

@@ -1475,3 +1475,31 @@ func TestCacheAcrossRedirects(t *testing.T) {
 		t.Fatalf("after the redirect target changed: %d %q, want /y's body", resp.StatusCode, body)
 	}
 }
+
+// TestCachePartitionByRegisteredCredential: tenants told apart by an API-key
+// header registered with WithCredentialHeaders never see each other's
+// stored responses.
+func TestCachePartitionByRegisteredCredential(t *testing.T) {
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT")
+		if r.Header.Get("If-Modified-Since") != "" {
+			w.WriteHeader(http.StatusNotModified) // a lenient server: not modified since then
+			return
+		}
+		io.WriteString(w, "data of "+r.Header.Get("X-Api-Key"))
+	}))
+	c := newTestClient(t, WithCredentialHeaders("X-Api-Key"))
+	for _, tenant := range []string{"A", "B", "A"} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/me", nil)
+		req.Header.Set("X-Api-Key", tenant)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "data of "+tenant {
+			t.Fatalf("tenant %s got %q", tenant, b)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func (c *Client) IfMatch(req *http.Request) (*http.Request, bool) {
 	if !ok {
 		return req, false
 	}
-	entries := c.cacheLoad(req, key, requestPartition(req))
+	entries := c.cacheLoad(req, key, requestPartition(req, c.redirect.credentials))
 	return conditionalWrite(req, entries)
 }
 

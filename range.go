@@ -343,6 +343,9 @@ func ParseContentRange(v string) (ContentRange, error) {
 	if last < first {
 		return bad("last position before first")
 	}
+	if last-first == math.MaxInt64 {
+		return bad("range length overflows") // last-first+1 would wrap
+	}
 	if cr.Complete >= 0 && last >= cr.Complete {
 		return bad("last position not below the complete length")
 	}
@@ -458,7 +461,7 @@ func (c *rangeCountedBody) Read(p []byte) (int, error) {
 	}
 	n, err := c.rc.Read(p)
 	if int64(n) > c.left {
-		n = int(c.left)
+		n = int(max(c.left, 0)) // never a negative count, whatever the range said
 		c.left = 0
 		c.err = fmt.Errorf("%w: body longer than %q", ErrBadContentRange, c.cr.String())
 		return n, c.err

@@ -1117,3 +1117,22 @@ func FuzzParts(f *testing.F) {
 		pc.Close()
 	})
 }
+
+// TestContentRangeOverflow: a range whose length does not fit an int64 is
+// refused, and reading such a 206 can never panic.
+func TestContentRangeOverflow(t *testing.T) {
+	if _, err := ParseContentRange("bytes 0-9223372036854775807/*"); !errors.Is(err, ErrBadContentRange) {
+		t.Fatalf("err = %v", err)
+	}
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Range", "bytes 0-9223372036854775807/*")
+		w.WriteHeader(http.StatusPartialContent)
+		w.(http.Flusher).Flush() // chunked: no Content-Length
+		io.WriteString(w, `{"a":1}`)
+	}))
+	c := newTestClient(t)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	if _, err := Decode[map[string]int](c.Send(req)); err == nil {
+		t.Fatal("a 206 with an impossible range decoded")
+	}
+}

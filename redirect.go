@@ -425,7 +425,7 @@ func (ch *chain) next(resp *http.Response) (*http.Request, error) {
 	}
 	if m := rc.memory; m != nil && (resp.StatusCode == http.StatusPermanentRedirect ||
 		resp.StatusCode == http.StatusMovedPermanently) && !noStore(resp.Header) {
-		m.put(cur.URL, loc, resp.StatusCode, ownFragment)
+		m.put(cur.URL, requestPartition(cur, rc.credentials), loc, resp.StatusCode, ownFragment)
 	}
 	ch.x.hops = append(ch.x.hops, hop)
 	return next, nil
@@ -502,7 +502,7 @@ func (ch *chain) remembered() {
 	rc := &ch.c.redirect
 	for len(ch.x.hops) < rc.max {
 		cur := ch.cur
-		e, ok := rc.memory.get(cur.URL)
+		e, ok := rc.memory.get(cur.URL, requestPartition(cur, rc.credentials))
 		if !ok {
 			return
 		}
@@ -535,7 +535,7 @@ func safeRetrieval(method string) bool {
 func (ch *chain) repeated(hop Hop) bool {
 	for _, h := range ch.x.hops {
 		if h.StatusCode == hop.StatusCode && h.Method == hop.Method &&
-			memKey(h.URL) == memKey(hop.URL) && memKey(h.Location) == memKey(hop.Location) {
+			memKey(h.URL, "") == memKey(hop.URL, "") && memKey(h.Location, "") == memKey(hop.Location, "") {
 			return true
 		}
 	}
@@ -544,12 +544,12 @@ func (ch *chain) repeated(hop Hop) bool {
 
 // visited reports whether u is the current URL or one already requested.
 func (ch *chain) visited(u *url.URL) bool {
-	k := memKey(u)
-	if memKey(ch.cur.URL) == k {
+	k := memKey(u, "")
+	if memKey(ch.cur.URL, "") == k {
 		return true
 	}
 	for _, h := range ch.x.hops {
-		if memKey(h.URL) == k {
+		if memKey(h.URL, "") == k {
 			return true
 		}
 	}
@@ -672,14 +672,23 @@ func drainClose(body io.ReadCloser) {
 
 // memKey is the identity of a URL for the memory and loop detection: the
 // URL without userinfo and fragment (neither is sent as part of the target).
-func memKey(u *url.URL) url.URL {
+// memoryKey is what a remembered redirect is filed under: the old URL
+// (without userinfo and fragment) and the hash of the credentials the
+// request carried, so that what one user was redirected to is never
+// applied to another user's request.
+type memoryKey struct {
+	url       url.URL
+	partition string
+}
+
+func memKey(u *url.URL, partition string) memoryKey {
 	if u == nil {
-		return url.URL{}
+		return memoryKey{partition: partition}
 	}
 	k := *u
 	k.User = nil
 	k.Fragment, k.RawFragment = "", ""
-	return k
+	return memoryKey{url: k, partition: partition}
 }
 
 // redirectMemory remembers permanent redirects, bounded, least recently
@@ -689,22 +698,22 @@ type redirectMemory struct {
 	mu   sync.Mutex
 	max  int
 	ll   list.List // of *memEntry, most recent first
-	m    map[url.URL]*list.Element
+	m    map[memoryKey]*list.Element
 }
 
 type memEntry struct {
-	from        url.URL // memKey of the old URL
+	from        memoryKey // the old URL and credentials
 	to          url.URL // the new URL, without userinfo
 	code        int
 	ownFragment bool
 }
 
 func newRedirectMemory(max int) *redirectMemory {
-	return &redirectMemory{max: max, m: make(map[url.URL]*list.Element)}
+	return &redirectMemory{max: max, m: make(map[memoryKey]*list.Element)}
 }
 
-func (m *redirectMemory) get(u *url.URL) (memEntry, bool) {
-	k := memKey(u)
+func (m *redirectMemory) get(u *url.URL, partition string) (memEntry, bool) {
+	k := memKey(u, partition)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	el, ok := m.m[k]
@@ -715,8 +724,8 @@ func (m *redirectMemory) get(u *url.URL) (memEntry, bool) {
 	return *el.Value.(*memEntry), true
 }
 
-func (m *redirectMemory) put(from, to *url.URL, code int, ownFragment bool) {
-	e := &memEntry{from: memKey(from), to: *to, code: code, ownFragment: ownFragment}
+func (m *redirectMemory) put(from *url.URL, partition string, to *url.URL, code int, ownFragment bool) {
+	e := &memEntry{from: memKey(from, partition), to: *to, code: code, ownFragment: ownFragment}
 	e.to.User = nil
 	if !ownFragment {
 		e.to.Fragment, e.to.RawFragment = "", ""

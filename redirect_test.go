@@ -1247,12 +1247,12 @@ func TestRedirectMemoryTarget(t *testing.T) {
 	m := newRedirectMemory(4)
 	from, _ := url.Parse("http://a.example/old")
 	to, _ := url.Parse("http://u:p@a.example/new")
-	m.put(from, to, 308, false)
+	m.put(from, "", to, 308, false)
 	other, _ := url.Parse("http://b.example/x")
-	m.put(other, from, 308, true)
+	m.put(other, "", from, 308, true)
 
 	cur, _ := url.Parse("http://me:pw@a.example/old#frag")
-	e, ok := m.get(cur)
+	e, ok := m.get(cur, "")
 	if !ok {
 		t.Fatal("not found by a URL with other userinfo and a fragment")
 	}
@@ -1415,4 +1415,36 @@ func ExampleRedirectError() {
 	// 302 /a -> /b
 	// 302 /b -> /a
 	// 302 /a -> /b
+}
+
+// TestRedirectMemoryPerCredentials: what one user was permanently
+// redirected to is never applied to another user's request.
+func TestRedirectMemoryPerCredentials(t *testing.T) {
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/me":
+			user := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+			w.Header().Set("Location", "/users/"+user)
+			w.WriteHeader(http.StatusPermanentRedirect)
+		default:
+			io.WriteString(w, "profile of "+strings.TrimPrefix(r.URL.Path, "/users/"))
+		}
+	}))
+	c := newTestClient(t, WithoutCache())
+	get := func(user string) string {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/me", nil)
+		req.Header.Set("Authorization", "Bearer "+user)
+		out, err := c.Send(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		b, _ := io.ReadAll(out.Response().Body)
+		return string(b)
+	}
+	for _, user := range []string{"alice", "bob", "alice", "bob"} {
+		if got := get(user); got != "profile of "+user {
+			t.Fatalf("%s got %q", user, got)
+		}
+	}
 }
