@@ -703,7 +703,7 @@ type redirectMemory struct {
 
 type memEntry struct {
 	from        memoryKey // the old URL and credentials
-	to          url.URL // the new URL, without userinfo
+	to          url.URL   // the new URL, without userinfo
 	code        int
 	ownFragment bool
 }
