@@ -1410,9 +1410,14 @@ func noSeeOther(_ context.Context, hop Hop, _ []Hop) bool {
 }
 
 func (p *Poller) get(ctx context.Context, target *url.URL) (Outcome, error) {
+	// Polls bypass the cache (a 304 would hide a finished job's status
+	// from a second poller) and never record into a CaptureOutcome; on
+	// another origin the client's default credential headers stay home.
+	opts := []RequestOption{BypassCache()}
 	if target == p.monitor {
-		ctx = WithRequestOptions(ctx, RedirectsFor(noSeeOther))
+		opts = append(opts, RedirectsFor(noSeeOther))
 	}
+	ctx = followUp(ctx, !sameOrigin(target, p.origin), opts...)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadMonitor, err)

@@ -289,7 +289,7 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 	if ro, ok := req.Context().Value(requestOptionsKey{}).(*requestOptions); ok {
 		x.opts = ro
 	}
-	req = c.own(req)
+	req = c.own(req, x.opts)
 	req = c.cacheBefore(req, x)
 	resp, err := c.follow(req, x)
 	if err != nil {
@@ -316,13 +316,14 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 // an idempotency key — to a shallow copy of req, leaving the caller's
 // request and header map untouched. It returns req itself when there is
 // nothing to apply.
-func (c *Client) own(req *http.Request) *http.Request {
+func (c *Client) own(req *http.Request, ro *requestOptions) *http.Request {
 	needURL := c.base != nil && !req.URL.IsAbs()
 	needKey := c.idemKeys && (req.Method == http.MethodPost || req.Method == http.MethodPatch) &&
 		req.Header.Get("Idempotency-Key") == ""
+	noCreds := ro != nil && ro.foreign
 	needHeader := false
 	for _, kv := range c.headers {
-		if _, ok := req.Header[kv[0]]; !ok {
+		if _, ok := req.Header[kv[0]]; !ok && !(noCreds && c.isCredential(kv[0])) {
 			needHeader = true
 			break
 		}
@@ -342,7 +343,7 @@ func (c *Client) own(req *http.Request) *http.Request {
 			r2.Header = make(http.Header)
 		}
 		for _, kv := range c.headers {
-			if _, ok := r2.Header[kv[0]]; !ok {
+			if _, ok := r2.Header[kv[0]]; !ok && !(noCreds && c.isCredential(kv[0])) {
 				r2.Header[kv[0]] = []string{kv[1]}
 			}
 		}
@@ -412,6 +413,7 @@ type requestOptions struct {
 	capture  *Outcome
 	redirect RedirectPolicy
 	noCache  bool
+	foreign  bool // a follow-up request to a server-chosen origin: no default credentials
 }
 
 type requestOptionsKey struct{}
@@ -445,4 +447,23 @@ func RetryFor(p RetryPolicy) RequestOption {
 // response body, so Do's caller can still decode them.
 func CaptureOutcome(dst *Outcome) RequestOption {
 	return func(o *requestOptions) { o.capture = dst }
+}
+
+// followUp derives the context of a request the library makes on the
+// caller's behalf — a poll, a next page, a download segment. It never
+// records into the caller's CaptureOutcome, and when foreign (the target
+// was chosen by a server and is not the caller's origin) the client's
+// WithHeader defaults that are credentials are not added.
+func followUp(ctx context.Context, foreign bool, opts ...RequestOption) context.Context {
+	opts = append(opts, func(o *requestOptions) {
+		o.capture = nil
+		o.foreign = foreign
+	})
+	return WithRequestOptions(ctx, opts...)
+}
+
+// isCredential reports whether the header named key (canonical) is one
+// that never crosses origins.
+func (c *Client) isCredential(key string) bool {
+	return containsString(c.redirect.credentials, key)
 }

@@ -287,7 +287,7 @@ func (d *download) validator() string {
 // request builds a GET for bytes first..last (last -1: to the end); first
 // 0 and last -1 with rangeAll false is a plain GET.
 func (d *download) request(ctx context.Context, first, last int64, rangeAll bool) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(WithRequestOptions(ctx, BypassCache()), http.MethodGet, d.url.String(), nil)
+	req, err := http.NewRequestWithContext(followUp(ctx, false, BypassCache()), http.MethodGet, d.url.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("semhttp: download request: %w", err)
 	}

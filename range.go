@@ -625,7 +625,7 @@ func (c *Client) RangePages(ctx context.Context, req *http.Request, unit string,
 			if last < start { // overflow
 				last = math.MaxInt64
 			}
-			r, err := pageRequest(ctx, req, req.URL)
+			r, err := pageRequest(followUp(ctx, false), req, req.URL)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -710,10 +710,20 @@ func (c *Client) LinkPages(ctx context.Context, req *http.Request) iter.Seq2[Out
 			yield(nil, err)
 			return
 		}
+		// The origin pages are compared with: the first page's absolute URL
+		// (resolved against WithBaseURL when the template is relative).
+		origin := req.URL
+		if c.base != nil && !origin.IsAbs() {
+			origin = c.base.ResolveReference(origin)
+		}
+		cur := origin
 		seen := make(map[string]struct{})
-		r, err := pageRequest(ctx, req, req.URL)
+		// Pages are read fresh (not revalidated from the cache: a 304 would
+		// hide the Link to the next page), and never record into the
+		// caller's CaptureOutcome.
+		r, err := pageRequest(followUp(ctx, false, BypassCache()), req, req.URL)
 		for err == nil {
-			seen[r.URL.String()] = struct{}{}
+			seen[cur.String()] = struct{}{}
 			var out Outcome
 			out, err = c.Send(r)
 			if err != nil {
@@ -732,22 +742,24 @@ func (c *Client) LinkPages(ctx context.Context, req *http.Request) iter.Seq2[Out
 			switch {
 			case next.Scheme != "http" && next.Scheme != "https":
 				err = fmt.Errorf("semhttp: next page %s is not http(s)", redact(next))
-			case r.URL.Scheme == "https" && next.Scheme == "http":
+			case cur.Scheme == "https" && next.Scheme == "http":
 				err = fmt.Errorf("semhttp: next page %s downgrades https to http", redact(next))
 			default:
 				if _, dup := seen[next.String()]; dup {
 					err = fmt.Errorf("%w: %s", ErrPagingLoop, redact(next))
 					break
 				}
-				r, err = pageRequest(ctx, req, next)
+				foreign := !pageSameOrigin(origin, next)
+				r, err = pageRequest(followUp(ctx, foreign, BypassCache()), req, next)
 				if err == nil {
 					r.Method = http.MethodGet
 					r.Body, r.GetBody, r.ContentLength = nil, nil, 0
-					if !pageSameOrigin(req.URL, next) {
-						for _, k := range [...]string{"Authorization", "Proxy-Authorization", "Cookie"} {
+					if foreign {
+						for _, k := range c.redirect.credentials {
 							r.Header.Del(k)
 						}
 					}
+					cur = next
 				}
 			}
 		}
