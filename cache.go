@@ -415,7 +415,12 @@ func (c *Client) cacheLoad(req *http.Request, key, partition string) []*Entry {
 
 func (c *Client) cacheLog(op, key string, err error) {
 	if c.logger != nil {
-		c.logger.Debug("semhttp: cache store failed", "op", op, "key", key, "err", err)
+		// The key is a URL: its query may hold a secret.
+		k := key
+		if u, perr := url.Parse(key); perr == nil {
+			k = redact(u)
+		}
+		c.logger.Debug("semhttp: cache store failed", "op", op, "key", k, "err", err)
 	}
 }
 

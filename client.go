@@ -20,7 +20,6 @@ import (
 type Client struct {
 	hc           *http.Client // net/http with redirects off and a pool-preserving transport
 	pool         http.RoundTripper
-	rlog         any // go-retryablehttp logger: nil or a *slog.Logger
 	logger       *slog.Logger
 	retry        retryConfig
 	idemKeys     bool
@@ -64,9 +63,11 @@ func WithTransport(rt http.RoundTripper) Option {
 	return func(c *config) { c.transport = rt }
 }
 
-// WithLogger routes semhttp's logs (retries, deprecated endpoints, and
-// go-retryablehttp's own messages) to l. Nil, the default, means no logging
-// at all: semhttp never prints by itself.
+// WithLogger routes semhttp's logs to l: retries at Debug, requests that fail for good and deprecated endpoints at Warn.
+// URLs are logged without userinfo, query or fragment. Nil, the default,
+// means no logging at all: semhttp never prints by itself, and
+// go-retryablehttp's own logger is always off (its messages would show
+// URL queries).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
@@ -167,9 +168,6 @@ func New(opts ...Option) *Client {
 		default:
 			c.base = u
 		}
-	}
-	if cfg.logger != nil {
-		c.rlog = cfg.logger // *slog.Logger is a retryablehttp.LeveledLogger
 	}
 	c.hc = &http.Client{
 		// go-retryablehttp calls CloseIdleConnections on its http.Client on
@@ -300,6 +298,10 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 			if u, perr := url.Parse(ue.URL); perr == nil {
 				ue.URL = redact(u)
 			}
+		}
+		if c.logger != nil {
+			c.logger.Warn("semhttp: request failed", "method", req.Method, "url", redact(req.URL),
+				"attempts", x.attempts, "error", redactError(err))
 		}
 		return nil, nil, &RequestError{
 			Method: req.Method, URL: redact(req.URL),

@@ -619,8 +619,9 @@ func TestSendErrors(t *testing.T) {
 	}
 }
 
-// TestClientNeverPrints checks that go-retryablehttp's logger is off by
-// default and routed to the given slog.Logger otherwise.
+// TestClientLogging checks that retries and failures reach the given
+// slog.Logger, without the URL's secrets (go-retryablehttp's own logger,
+// which would print the query, stays off).
 func TestClientLogging(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
@@ -628,12 +629,16 @@ func TestClientLogging(t *testing.T) {
 	var buf bytes.Buffer
 	c := newTestClient(t, WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		WithRetryPolicy(RetryPolicy{MaxAttempts: 2, InitialInterval: time.Millisecond}))
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addr, nil)
+	req, _ := http.NewRequest(http.MethodGet, "http://user:pw@"+addr+"/x?api_key=SECRET123", nil)
 	if _, err := c.Send(req); err == nil {
 		t.Fatal("want error")
 	}
-	if !strings.Contains(buf.String(), "request failed") {
-		t.Errorf("go-retryablehttp messages not routed to slog: %q", buf.String())
+	logs := buf.String()
+	if !strings.Contains(logs, "semhttp: retrying") || !strings.Contains(logs, "semhttp: request failed") {
+		t.Errorf("retry and failure not logged: %q", logs)
+	}
+	if strings.Contains(logs, "SECRET123") || strings.Contains(logs, "pw@") {
+		t.Errorf("logs leak secrets: %q", logs)
 	}
 }
 

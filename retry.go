@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -455,6 +458,7 @@ func (t *trackingBody) Close() error { return nil }
 type retrier struct {
 	rc      retryablehttp.Client // hooks bound to this retrier
 	rreq    retryablehttp.Request
+	log     *slog.Logger
 	hdr     http.Header // with a cookie jar: the header before net/http added cookies
 	p       *retryConfig
 	x       *exchange
@@ -472,7 +476,7 @@ type retrier struct {
 func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.Response, error) {
 	r := c.getRetrier()
 	defer c.putRetrier(r)
-	r.p, r.x, r.req, r.body = &c.retry, x, req, body
+	r.p, r.x, r.req, r.body, r.log = &c.retry, x, req, body, c.logger
 	if x.opts != nil && x.opts.retry != nil {
 		r.p = x.opts.retry
 	}
@@ -518,7 +522,7 @@ func (c *Client) getRetrier() *retrier {
 	r := &retrier{}
 	r.rc = retryablehttp.Client{
 		HTTPClient:   c.hc,
-		Logger:       c.rlog,
+		Logger:       nil, // semhttp logs retries itself, redacted (see check)
 		CheckRetry:   r.check,
 		Backoff:      r.backoff,
 		ErrorHandler: r.giveUp,
@@ -529,7 +533,7 @@ func (c *Client) getRetrier() *retrier {
 
 // putRetrier clears the per-call state and returns r to the pool.
 func (c *Client) putRetrier(r *retrier) {
-	r.p, r.x, r.req, r.body, r.bo, r.wrote, r.prepErr, r.hdr = nil, nil, nil, nil, nil, nil, nil, nil
+	r.p, r.x, r.req, r.body, r.bo, r.wrote, r.prepErr, r.hdr, r.log = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	r.wait, r.attempt = 0, 0
 	r.rreq = retryablehttp.Request{}
 	c.retriers.Put(r)
@@ -554,6 +558,9 @@ func (r *retrier) check(ctx context.Context, resp *http.Response, err error) (bo
 		return false, nil
 	}
 	r.wait = wait
+	if r.log != nil {
+		r.logAttempt("semhttp: retrying", resp, err, "wait", wait)
+	}
 	if r.p.OnRetry != nil {
 		r.p.OnRetry(RetryEvent{Request: r.req, Attempt: r.attempt, Wait: wait, Response: resp, Err: err})
 	}
@@ -597,6 +604,31 @@ func (r *retrier) nextWait(ctx context.Context, resp *http.Response) (time.Durat
 		return 0, false // the next try could not start before the deadline
 	}
 	return wait, true
+}
+
+// logAttempt logs the outcome of an attempt at Debug, without secrets.
+func (r *retrier) logAttempt(msg string, resp *http.Response, err error, kv ...any) {
+	attrs := []any{"method", methodOf(r.req), "url", redact(r.req.URL), "attempt", r.attempt}
+	if resp != nil {
+		attrs = append(attrs, "status", resp.StatusCode)
+	}
+	if err != nil {
+		attrs = append(attrs, "error", redactError(err))
+	}
+	r.log.Debug(msg, append(attrs, kv...)...)
+}
+
+// redactError renders err with the URL of a net/http *url.Error stripped
+// of userinfo, query and fragment.
+func redactError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			return ue.Op + " " + strconv.Quote(redact(u)) + ": " + ue.Err.Error()
+		}
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
 }
 
 func (r *retrier) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
