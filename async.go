@@ -94,7 +94,11 @@ var ErrMonitorAnswer = errors.New("semhttp: unexpected answer from the status mo
 type Accepted struct {
 	base
 	// Monitor is the absolute URL of the status monitor, nil when the 202
-	// named none or only refused ones (MonitorErr then says why).
+	// named none or only refused ones (MonitorErr then says why). A monitor
+	// named only in a body of unknown length (chunked) is looked for when
+	// Poller or Wait is first called, not by Send, which never waits on a
+	// body; until then Monitor is nil and MonitorErr
+	// wraps [ErrNoMonitor].
 	Monitor *url.URL
 	// MonitorFrom says where Monitor was found: one of FromOperationLocation,
 	// FromAzureAsyncOperation, FromLocation, FromContentLocation or FromBody.
@@ -105,18 +109,34 @@ type Accepted struct {
 	// RetryAfter is the server's hint for the first poll (zero when absent).
 	RetryAfter time.Duration
 
-	client *Client // set by Client.Send; nil for outcomes built by Classify
+	client    *Client // set by Client.Send; nil for outcomes built by Classify
+	bodyLater bool    // the body may name the monitor but was not read yet
 }
 
 func newAccepted(b base) *Accepted {
 	a := &Accepted{base: b, RetryAfter: retryAfterOf(b.resp)}
-	a.Monitor, a.MonitorFrom, a.MonitorErr = findMonitor(b.resp)
+	// Classifying must not block on a body that may never end: read it
+	// now only when its length is known and small.
+	n := b.resp.ContentLength
+	peek := n >= 0 && n <= MaxStatusBody
+	a.Monitor, a.MonitorFrom, a.MonitorErr = findMonitor(b.resp, peek)
+	a.bodyLater = !peek && a.Monitor == nil && errors.Is(a.MonitorErr, ErrNoMonitor) &&
+		!errors.Is(a.MonitorErr, ErrBadMonitor) && isJSONType(b.resp.Header.Get("Content-Type"))
 	return a
 }
 
-// findMonitor looks for the monitor in the headers, in order, then in a
-// JSON body. A body it reads is put back whole.
-func findMonitor(resp *http.Response) (*url.URL, string, error) {
+// resolveMonitor looks for a monitor in a body that newAccepted left
+// unread.
+func (a *Accepted) resolveMonitor() {
+	if a.bodyLater {
+		a.bodyLater = false
+		a.Monitor, a.MonitorFrom, a.MonitorErr = findMonitor(a.resp, true)
+	}
+}
+
+// findMonitor looks for the monitor in the headers, in order, then (when
+// peek) in a JSON body. A body it reads is put back whole.
+func findMonitor(resp *http.Response, peek bool) (*url.URL, string, error) {
 	reqURL := requestURL(resp)
 	var firstErr error
 	for _, h := range monitorHeaders {
@@ -140,7 +160,7 @@ func findMonitor(resp *http.Response) (*url.URL, string, error) {
 			firstErr = err
 		}
 	}
-	if isJSONType(resp.Header.Get("Content-Type")) {
+	if peek && isJSONType(resp.Header.Get("Content-Type")) {
 		if body, ok := peekBody(resp); ok {
 			if u, err := MonitorLink(body, reqURL); u != nil || err != nil {
 				if err == nil {
@@ -990,6 +1010,7 @@ func (a *Accepted) Poller(opts ...PollOption) (*Poller, error) {
 // polling that could not finish: no monitor ([ErrNoMonitor]), the budget
 // ([ErrPollBudget]), the context, or a fatal poll error.
 func (a *Accepted) Wait(ctx context.Context, opts ...PollOption) (Outcome, error) {
+	a.resolveMonitor()
 	discard(a)
 	p, err := a.Poller(opts...)
 	if err != nil {
@@ -1003,6 +1024,7 @@ func (c *Client) NewPoller(a *Accepted, opts ...PollOption) (*Poller, error) {
 	if a == nil {
 		return nil, ErrNoMonitor
 	}
+	a.resolveMonitor()
 	if a.Monitor == nil {
 		err := a.MonitorErr
 		if err == nil {

@@ -1484,3 +1484,44 @@ func TestAsyncConcurrentWaitersKeepTheSchedule(t *testing.T) {
 		}
 	})
 }
+
+// TestAsyncSendNeverWaitsOnA202Body: a 202 whose chunked JSON body stalls
+// does not hold Send; the monitor it names is found when Wait is called.
+func TestAsyncSendNeverWaitsOnA202Body(t *testing.T) {
+	release := make(chan struct{})
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/jobs":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			io.WriteString(w, `{"statusUrl":"/jobs/1"`)
+			w.(http.Flusher).Flush()
+			<-release
+			io.WriteString(w, `}`)
+		case "/jobs/1":
+			io.WriteString(w, "done")
+		}
+	}))
+	c := newTestClient(t)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/jobs", nil)
+	start := time.Now()
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("Send waited %v on the body", el)
+	}
+	a := out.(*Accepted)
+	if a.Monitor != nil {
+		t.Fatalf("monitor %v found without reading the body", a.Monitor)
+	}
+	close(release)
+	res, err := a.Wait(context.Background(), fastPoll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, res); got != "done" || a.MonitorFrom != FromBody {
+		t.Fatalf("result %q, monitor from %q", got, a.MonitorFrom)
+	}
+}
