@@ -262,6 +262,7 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 // exchange is the state of one call across its hops.
 type exchange struct {
 	opts         *requestOptions // per-request options from the context, or nil
+	start        time.Time       // the first attempt, for RetryPolicy.MaxElapsed
 	attempts     int
 	lastAttempts int
 	waited       time.Duration
@@ -278,9 +279,15 @@ var ErrNilRequest = errors.New("semhttp: nil request or URL")
 
 func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) {
 	if req == nil || req.URL == nil {
+		if req != nil && req.Body != nil {
+			req.Body.Close() // like http.Client.Do, on every path
+		}
 		return nil, nil, ErrNilRequest
 	}
 	if c.baseErr != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
 		return nil, nil, c.baseErr
 	}
 	x := &exchange{}

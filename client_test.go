@@ -778,3 +778,14 @@ func TestRequestOptions(t *testing.T) {
 		t.Fatalf("got %T after %d hits", o, hits2.Load())
 	}
 }
+
+// TestEarlyErrorsCloseTheBody: like http.Client.Do, the body is closed on
+// every path, even when the call fails before sending anything.
+func TestEarlyErrorsCloseTheBody(t *testing.T) {
+	c := newTestClient(t, WithBaseURL("not absolute"))
+	body := &closeCounter{Reader: strings.NewReader("x")}
+	req, _ := http.NewRequest(http.MethodPost, "/x", body)
+	if _, err := c.Send(req); err == nil || body.closes != 1 {
+		t.Fatalf("err %v, body closed %d times", err, body.closes)
+	}
+}

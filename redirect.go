@@ -408,7 +408,11 @@ func (ch *chain) next(resp *http.Response) (*http.Request, error) {
 		return nil, &RedirectError{Hops: append(append([]Hop(nil), ch.x.hops...), hop), Err: err}
 	}
 	wait, hasWait := retryAfter(resp)
-	if hasWait && wait > c.retry.MaxRetryAfter {
+	maxWait := c.retry.MaxRetryAfter
+	if o := ch.x.opts; o != nil && o.retry != nil {
+		maxWait = o.retry.MaxRetryAfter
+	}
+	if hasWait && wait > maxWait {
 		return nil, nil // the server asks for longer than we wait: hand the 3xx back
 	}
 	drainClose(resp.Body)

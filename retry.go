@@ -497,7 +497,10 @@ func (c *Client) send(req *http.Request, body *bodySource, x *exchange) (*http.R
 		// sends; each retry starts again from the header as it was.
 		r.hdr = req.Header.Clone()
 	}
-	r.start = time.Now()
+	if x.start.IsZero() {
+		x.start = time.Now() // MaxElapsed counts from the call's first attempt, across hops
+	}
+	r.start = x.start
 	r.rc.RetryMax = r.p.MaxAttempts - 1
 	r.rreq = retryablehttp.Request{Request: r.req}
 	resp, err := r.rc.Do(&r.rreq)
@@ -636,6 +639,11 @@ func (r *retrier) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Dura
 }
 
 func (r *retrier) prepare(req *http.Request) error {
+	if r.wrote != nil {
+		// A late WroteHeaders of the last attempt can only set it again,
+		// which errs on the safe side (no retry).
+		r.wrote.Store(false)
+	}
 	if r.hdr != nil {
 		req.Header = r.hdr.Clone()
 	}
