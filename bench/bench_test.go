@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -339,11 +341,8 @@ func primeCache(b *testing.B, c *semhttp.Client, srv *workload.Server, base stri
 // benchCachedSend: Send of a cached GET, answered 304, returns *NotModified
 // whose Cached response is read to the end (what a caller of the cache gets
 // instead of the 200's body).
-//
-// TODO(cache): when the cache lands, check that semhttp.New() caches by
-// default (else add its option here, e.g. semhttp.WithCache), and how
-// NotModified.Cached's body is meant to be read (a fresh reader per
-// outcome?); adjust the loop body accordingly.
+// semhttp.New() caches by default; each *NotModified carries a fresh
+// Cached response whose body reads the stored bytes.
 func benchCachedSend(b *testing.B, srv *workload.Server, base string) {
 	c := semhttp.New()
 	defer c.CloseIdleConnections()
@@ -379,7 +378,7 @@ func benchCachedSend(b *testing.B, srv *workload.Server, base string) {
 
 // benchCachedDo: Do of a cached GET hands the doer the stored 200 (DESIGN:
 // "Do hands a doer caller the stored 200 when the validators were the
-// client's own"). TODO(cache): same as benchCachedSend.
+// client's own").
 func benchCachedDo(b *testing.B, srv *workload.Server, base string) {
 	c := semhttp.New()
 	defer c.CloseIdleConnections()
@@ -409,8 +408,8 @@ func benchCachedDo(b *testing.B, srv *workload.Server, base string) {
 // requests per op. Every client runs the same hand-written poll loop;
 // semhttp-Send reads Monitor and RetryAfter from *Accepted.
 //
-// client=semhttp-Poller is the target of issue 10: it skips until the
-// async Poller lands (it is being built on the async branch).
+// client=semhttp-Poller is semhttp's own Poller (Accepted.Wait) on the
+// same job.
 func BenchmarkPollJob(b *testing.B) {
 	srv, base := startServer(b)
 	forEach(b, basicClients, func(b *testing.B, r workload.Runner) {
@@ -420,11 +419,38 @@ func BenchmarkPollJob(b *testing.B) {
 		}
 	})
 	b.Run("client=semhttp-Poller", func(b *testing.B) {
-		// TODO(async): replace the skip with: c := semhttp.New(); Send a
-		// POST to base+workload.PathJobs; acc := out.(*semhttp.Accepted);
-		// final, err := acc.Wait(context.Background()) (or the Poller's
-		// PollUntilDone), expecting *semhttp.OK; read and close its body.
-		b.Skip("the async Poller is being built on the async branch; " +
-			"client=semhttp-Send measures semhttp in a hand-written poll loop meanwhile")
+		// semhttp's own poller: Send, then *Accepted.Wait, which finds the
+		// monitor, honours each Retry-After: 0 and returns the final *OK.
+		c := semhttp.New()
+		defer c.CloseIdleConnections()
+		loop(b, func() error {
+			req, err := http.NewRequest(http.MethodPost, base+workload.PathJobs, strings.NewReader(workload.RequestPayload))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			out, err := c.Send(req)
+			if err != nil {
+				return err
+			}
+			acc, ok := out.(*semhttp.Accepted)
+			if !ok {
+				out.Close()
+				return fmt.Errorf("got %T, want *Accepted", out)
+			}
+			final, err := acc.Wait(context.Background())
+			if err != nil {
+				return err
+			}
+			defer final.Close()
+			if _, ok := final.(*semhttp.OK); !ok {
+				return fmt.Errorf("final outcome %T, want *OK", final)
+			}
+			_, err = io.Copy(io.Discard, final.Response().Body)
+			return err
+		})
+		if n := srv.JobsPending(); n != 0 {
+			b.Fatalf("%d jobs left unfinished", n)
+		}
 	})
 }
