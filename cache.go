@@ -732,6 +732,9 @@ func cachedResponse(e *Entry, resp304 *http.Response) *http.Response {
 // unsafe request, and for its Location and Content-Location when they are
 // on the same origin (RFC 9111 §4.4).
 func (c *Client) invalidate(cs *cacheCall, resp *http.Response) {
+	if l, ok := c.cache.store.(interface{ Len() int }); ok && l.Len() == 0 {
+		return // nothing stored, nothing to invalidate (MemoryStore says so cheaply)
+	}
 	ctx := ctxOf(resp)
 	keys := []string{cs.key}
 	target := cs.orig.URL
@@ -744,7 +747,9 @@ func (c *Client) invalidate(cs *cacheCall, resp *http.Response) {
 		}
 	}
 	final := requestURL(resp)
-	add(final)
+	if final != target {
+		add(final) // redirects led elsewhere
+	}
 	for _, name := range [...]string{"Location", "Content-Location"} {
 		if vs := resp.Header[name]; len(vs) == 1 {
 			if u, err := parseReference(final, vs[0]); err == nil {
