@@ -342,7 +342,7 @@ func WithoutCache() Option {
 type cacheCall struct {
 	on        bool          // the cache takes part in this call
 	get       bool          // a GET (store, revalidate); else an unsafe method (invalidate)
-	key       string        // "GET " + URL
+	key       string        // "GET " + URL, built on first use (keyOf)
 	partition string        // hash of the credentials, "" for none
 	orig      *http.Request // the request before the cache added anything
 	entries   []*Entry      // stored entries of this partition, seen before sending
@@ -365,16 +365,21 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 		if len(req.Header["Range"]) > 0 || cacheDirective(req.Header, "no-store") {
 			return req
 		}
-		key, ok := cacheKey(req.URL)
-		if !ok {
+		if !cacheableURL(req.URL) {
 			return req
 		}
-		cs.on, cs.get, cs.key, cs.orig = true, true, key, req
+		// The key (a URL string) is built only when something is looked up
+		// or stored: most GETs of an empty cache, or of responses without
+		// validators, never need it.
+		cs.on, cs.get, cs.orig = true, true, req
 		cs.partition = requestPartition(req, c.redirect.credentials)
 		if hasCallerConditional(req.Header) {
 			return req // the caller's own: its 304 passes through
 		}
-		cs.entries = c.cacheLoad(req, key, cs.partition)
+		if l, ok := cc.store.(interface{ Len() int }); ok && l.Len() == 0 {
+			return req
+		}
+		cs.entries = c.cacheLoad(req, cs.keyOf(), cs.partition)
 		if len(cs.entries) == 0 {
 			return req
 		}
@@ -382,15 +387,14 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 	case http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodConnect:
 		return req // safe: nothing to invalidate
 	}
-	key, ok := cacheKey(req.URL)
-	if !ok {
+	if !cacheableURL(req.URL) {
 		return req
 	}
-	cs.on, cs.key, cs.orig = true, key, req
+	cs.on, cs.orig = true, req
 	if cc.condWrites && !hasWritePrecondition(req.Header) {
 		switch req.Method {
 		case http.MethodPut, http.MethodPatch, http.MethodDelete:
-			r2, _ := conditionalWrite(req, c.cacheLoad(req, key, requestPartition(req, c.redirect.credentials)))
+			r2, _ := conditionalWrite(req, c.cacheLoad(req, cs.keyOf(), requestPartition(req, c.redirect.credentials)))
 			return r2
 		}
 	}
@@ -587,8 +591,8 @@ func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
 		if cs.selected != nil {
 			// The full response replaces the one validated (RFC 9111
 			// §4.3.3), and it may not be kept.
-			if err := c.cache.store.Delete(ctxOf(resp), cs.key); err != nil {
-				c.cacheLog("delete", cs.key, err)
+			if err := c.cache.store.Delete(ctxOf(resp), cs.keyOf()); err != nil {
+				c.cacheLog("delete", cs.keyOf(), err)
 			}
 		}
 		return resp
@@ -602,8 +606,8 @@ func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
 	put := func(body []byte) {
 		e := *tmpl
 		e.Body, e.Stored = body, time.Now()
-		if err := c.cache.store.Put(ctxOf(resp), cs.key, &e); err != nil {
-			c.cacheLog("put", cs.key, err)
+		if err := c.cache.store.Put(ctxOf(resp), cs.keyOf(), &e); err != nil {
+			c.cacheLog("put", cs.keyOf(), err)
 		}
 	}
 	if resp.ContentLength == 0 || resp.Body == nil || resp.Body == http.NoBody {
@@ -674,8 +678,8 @@ func (c *Client) revalidated(cs *cacheCall, resp *http.Response) *http.Response 
 	var fresh *Entry
 	for _, e := range sel {
 		f := freshen(e, resp.Header, now)
-		if err := c.cache.store.Put(ctxOf(resp), cs.key, f); err != nil {
-			c.cacheLog("put", cs.key, err)
+		if err := c.cache.store.Put(ctxOf(resp), cs.keyOf(), f); err != nil {
+			c.cacheLog("put", cs.keyOf(), err)
 		}
 		if e == answer {
 			fresh = f
@@ -736,7 +740,7 @@ func (c *Client) invalidate(cs *cacheCall, resp *http.Response) {
 		return // nothing stored, nothing to invalidate (MemoryStore says so cheaply)
 	}
 	ctx := ctxOf(resp)
-	keys := []string{cs.key}
+	keys := []string{cs.keyOf()}
 	target := cs.orig.URL
 	add := func(u *url.URL) {
 		if u == nil || !sameCacheOrigin(target, u) {
@@ -843,6 +847,17 @@ func (b *cacheBody) Close() error {
 
 // cacheKey is the store key of a GET to u: "GET " and the absolute URL
 // without userinfo or fragment. Relative URLs have none.
+// keyOf returns the call's cache key, building it on first use.
+func (cs *cacheCall) keyOf() string {
+	if cs.key == "" {
+		cs.key, _ = cacheKey(cs.orig.URL)
+	}
+	return cs.key
+}
+
+// cacheableURL reports whether u can be a cache key (absolute, with a host).
+func cacheableURL(u *url.URL) bool { return u != nil && u.Host != "" && u.Scheme != "" }
+
 func cacheKey(u *url.URL) (string, bool) {
 	s, ok := cacheURL(u)
 	if !ok {
