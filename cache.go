@@ -970,23 +970,6 @@ func cacheVariant(vary []string, h http.Header, partition string) string {
 	return sb.String()
 }
 
-// varyToken reports whether s is an RFC 9110 §5.6.2 token.
-func varyToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // cacheVary returns the field names of h's Vary, canonical, sorted and
 // without duplicates.
 func cacheVary(h http.Header) []string {
@@ -1008,7 +991,7 @@ func cacheVaryStar(h http.Header) ([]string, bool) {
 			name = strings.Trim(name, " \t")
 			switch {
 			case name == "":
-			case name == "*", !varyToken(name):
+			case name == "*", !isToken(name):
 				// A name that is not a token cannot be matched: the
 				// response is treated as Vary: * and not stored.
 				star = true

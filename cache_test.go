@@ -1277,7 +1277,7 @@ func FuzzCacheHeaders(f *testing.F) {
 		h := http.Header{"Vary": {vary}, "Cache-Control": {cc}, "Connection": {vary}}
 		names, star := cacheVaryStar(h)
 		for _, n := range names {
-			if !varyToken(n) {
+			if !isToken(n) {
 				t.Fatalf("bad name %q from %q", n, vary)
 			}
 		}

@@ -118,7 +118,7 @@ func (s RangeSpec) String() string {
 // "items=0-24". The error wraps [ErrInvalidRange] for an invalid spec, no
 // specs, or a unit that is not an RFC 9110 token.
 func FormatRange(unit string, specs ...RangeSpec) (string, error) {
-	if !rangeToken(unit) {
+	if !isToken(unit) {
 		return "", fmt.Errorf("%w: unit %q is not a token", ErrInvalidRange, unit)
 	}
 	if len(specs) == 0 {
@@ -164,7 +164,7 @@ func ParseRange(v string) (unit string, specs []RangeSpec, err error) {
 	if !ok {
 		return "", nil, fmt.Errorf("%w: %q has no '='", ErrInvalidRange, v)
 	}
-	if !rangeToken(u) {
+	if !isToken(u) {
 		return "", nil, fmt.Errorf("%w: unit %q is not a token", ErrInvalidRange, u)
 	}
 	for elem := range strings.SplitSeq(set, ",") {
@@ -234,23 +234,6 @@ func parsePos(v string) (int64, bool) {
 	return n, true
 }
 
-// rangeToken reports whether s is an RFC 9110 token (1*tchar).
-func rangeToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // ContentRange is a parsed Content-Range header (RFC 9110 §14.4): either a
 // range "unit first-last/complete" (complete may be unknown, "*") or, on a
 // 416, an unsatisfied-range "unit */complete", where First and Last are -1.
@@ -310,7 +293,7 @@ func ParseContentRange(v string) (ContentRange, error) {
 	if !ok {
 		return bad("no space after the unit")
 	}
-	if !rangeToken(unit) {
+	if !isToken(unit) {
 		return bad("unit is not a token")
 	}
 	rng, complete, ok := strings.Cut(rest, "/")
@@ -612,7 +595,7 @@ var ErrPageRequest = errors.New("semhttp: paging needs a request whose body can 
 // yield is an error wrapping [ErrInvalidRange].
 func (c *Client) RangePages(ctx context.Context, req *http.Request, unit string, size int64) iter.Seq2[Outcome, error] {
 	return func(yield func(Outcome, error) bool) {
-		if size <= 0 || !rangeToken(unit) {
+		if size <= 0 || !isToken(unit) {
 			yield(nil, fmt.Errorf("%w: page size %d, unit %q", ErrInvalidRange, size, unit))
 			return
 		}
