@@ -24,9 +24,44 @@
 // cap. See [RetryPolicy] and [DefaultRetryDecider]. Request bodies are
 // replayed through GetBody or by seeking, never buffered.
 //
+// # Redirects
+//
+// net/http's own following is off; redirect.go follows 301/302/303/307/308
+// per RFC 9110 and the Fetch standard (POST→GET on 301/302 only, 303→GET,
+// 307/308 keep method and body), drops credentials across origins, refuses
+// https→http and non-http(s) targets, ends loops and long chains with a
+// [*RedirectError], and remembers permanent redirects. See
+// [WithRedirectPolicy].
+//
+// # Async jobs
+//
+// A 202 is an [*Accepted] with the monitor it names; [Accepted.Wait] polls
+// it to completion, and a [Poller] can be handed to another process with
+// [Poller.ResumeToken] and [Client.ResumePoller].
+//
+// # Cache
+//
+// GET responses with validators are kept (in memory by default, see
+// [WithCache]); the next GET revalidates, and a 304 becomes a
+// *NotModified carrying the stored representation ([Client.Do] hands a
+// doer the stored 200).
+//
+// # Ranges
+//
+// [SetRange], *PartialContent with a strictly parsed [ContentRange] and
+// streamed multipart parts, [Client.Download] (resumable, byte-exact), and
+// the iterators [Client.RangePages] and [Client.LinkPages].
+//
+// # Per-call options
+//
+// Code that only holds an *http.Request — a generated client calling Do —
+// reaches per-call settings through [WithRequestOptions]: [CaptureOutcome],
+// [RetryFor], [RedirectsFor], [BypassCache].
+//
 // # Errors
 //
 // Send's error means there was no usable response: a [*RequestError]
-// wrapping the cause, or [ErrInvalidStatus]. A 404 is not an error of
-// Send; it is *NotFound, whose Err method returns it as an error.
+// wrapping the cause, a [*RedirectError], or [ErrInvalidStatus]. A 404 is
+// not an error of Send; it is *NotFound, whose Err method returns it as an
+// error.
 package semhttp
