@@ -61,7 +61,8 @@
 // # Errors
 //
 // Send's error means there was no usable response: a [*RequestError]
-// wrapping the cause, a [*RedirectError], or [ErrInvalidStatus]. A 404 is
+// wrapping the cause (a network error, a [*RedirectError], a cancelled
+// context), or [ErrInvalidStatus]. A 404 is
 // not an error of Send; it is *NotFound, whose Err method returns it as an
 // error.
 package semhttp
