@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -23,10 +24,14 @@ import (
 )
 
 // Notes that hold for every benchmark here:
-//   - The server runs in the same process on 127.0.0.1 (httptest), so
-//     B/op and allocs/op include the server's share. That share is the same
-//     for every client of a workload, so differences between clients are
-//     the clients' own.
+//   - By default the server runs in the same process on 127.0.0.1
+//     (httptest), so B/op and allocs/op include the server's share. That
+//     share is the same for every client of a workload, so differences
+//     between clients are the clients' own.
+//   - With BENCH_SERVER set to a base URL (run.sh does that: cmd/rss-server
+//     pinned to one CPU, the benchmarks to the other), the server is that
+//     process: B/op, allocs/op and peak-heap-MiB are then the client's
+//     alone, and the server's counters are read from its PathStats.
 //   - Each sub-benchmark builds its own client (its own transport) and
 //     makes one untimed call first, so dialing is not measured and the call
 //     is checked before timing starts.
@@ -64,11 +69,63 @@ var (
 	}
 )
 
-func startServer(b testing.TB) (*workload.Server, string) {
+// server is the workload server of a benchmark: in this process, or the
+// one at BENCH_SERVER, whose counters are read through workload.PathStats.
+type server struct {
+	local  *workload.Server // nil for an external server
+	base   string
+	client *http.Client // reads an external server's counters
+}
+
+// startServer starts an in-process server, or returns the external one
+// BENCH_SERVER names after checking that it answers workload.PathStats.
+func startServer(tb testing.TB) (*server, string) {
+	if base := strings.TrimRight(os.Getenv("BENCH_SERVER"), "/"); base != "" {
+		// A transport of its own, so that reading counters never touches
+		// a benchmarked client's pool.
+		tr := &http.Transport{}
+		tb.Cleanup(tr.CloseIdleConnections)
+		s := &server{base: base, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+		if _, err := s.fetch(); err != nil {
+			tb.Fatalf("BENCH_SERVER=%s (bench/cmd/rss-server is such a server): %v", base, err)
+		}
+		return s, base
+	}
 	s := workload.NewServer()
 	ts := httptest.NewServer(s)
-	b.Cleanup(ts.Close)
-	return s, ts.URL
+	tb.Cleanup(ts.Close)
+	return &server{local: s, base: ts.URL}, ts.URL
+}
+
+// stats returns the server's counters now. For an external server that is
+// an HTTP request: benchmarks stop their timer before reading it after the
+// timed loop.
+func (s *server) stats(tb testing.TB) workload.Stats {
+	tb.Helper()
+	if s.local != nil {
+		return s.local.Stats()
+	}
+	st, err := s.fetch()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
+func (s *server) fetch() (workload.Stats, error) {
+	var st workload.Stats
+	resp, err := s.client.Get(s.base + workload.PathStats)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET %s: %s", workload.PathStats, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("GET %s: %v", workload.PathStats, err)
+	}
+	return st, nil
 }
 
 // forEach runs bench as sub-benchmark client=NAME for each name, with a
@@ -197,11 +254,12 @@ func BenchmarkUpload(b *testing.B) {
 	path := makeFile(b, size)
 	forEach(b, uploadClients, func(b *testing.B, r workload.Runner) {
 		b.SetBytes(size)
-		before := srv.UploadBytes.Load()
+		before := srv.stats(b).UploadBytes
 		stop := peakHeap(b)
 		loop(b, func() error { return r.Upload(base, path, size) })
+		b.StopTimer()
 		stop()
-		if got, want := srv.UploadBytes.Load()-before, size*int64(b.N+1); got != want {
+		if got, want := srv.stats(b).UploadBytes-before, size*int64(b.N+1); got != want {
 			b.Fatalf("server received %d bytes, want %d", got, want)
 		}
 	})
@@ -281,18 +339,19 @@ func makeFile(tb testing.TB, size int64) string {
 func BenchmarkRevalidate(b *testing.B) {
 	srv, base := startServer(b)
 	body := func(b *testing.B, before int64) {
-		b.ReportMetric(float64(srv.DocBodyBytes.Load()-before)/float64(b.N+1), "body-B/op")
+		b.StopTimer()
+		b.ReportMetric(float64(srv.stats(b).DocBodyBytes-before)/float64(b.N+1), "body-B/op")
 	}
 	b.Run("kind=full-200", func(b *testing.B) {
 		forEach(b, basicClients, func(b *testing.B, r workload.Runner) {
-			before := srv.DocBodyBytes.Load()
+			before := srv.stats(b).DocBodyBytes
 			loop(b, func() error { return wantCode(r.GetDoc(base+workload.PathNoValid, ""))(200) })
 			body(b, before)
 		})
 	})
 	b.Run("kind=304", func(b *testing.B) {
 		forEach(b, basicClients, func(b *testing.B, r workload.Runner) {
-			before := srv.DocBodyBytes.Load()
+			before := srv.stats(b).DocBodyBytes
 			loop(b, func() error { return wantCode(r.GetDoc(base+workload.PathETag, workload.DocETag))(304) })
 			body(b, before)
 		})
@@ -319,9 +378,9 @@ func wantCode(code int, err error) func(int) error {
 
 // primeCache GETs PathETag twice with c.Do and skips b unless the second
 // GET carried If-None-Match, i.e. unless semhttp revalidates by itself.
-func primeCache(b *testing.B, c *semhttp.Client, srv *workload.Server, base string) {
+func primeCache(b *testing.B, c *semhttp.Client, srv *server, base string) {
 	for i := range 2 {
-		before := srv.Conditional.Load()
+		before := srv.stats(b).Conditional
 		req, _ := http.NewRequest(http.MethodGet, base+workload.PathETag, nil)
 		resp, err := c.Do(req)
 		if err != nil {
@@ -329,7 +388,7 @@ func primeCache(b *testing.B, c *semhttp.Client, srv *workload.Server, base stri
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if i == 1 && srv.Conditional.Load() == before {
+		if i == 1 && srv.stats(b).Conditional == before {
 			b.Skip("semhttp.Client does not cache and revalidate by itself yet (the cache is " +
 				"being built on the cache branch); kind=304/client=semhttp-Send measures a " +
 				"caller-set If-None-Match meanwhile. This runs by itself once a second GET " +
@@ -343,11 +402,11 @@ func primeCache(b *testing.B, c *semhttp.Client, srv *workload.Server, base stri
 // instead of the 200's body).
 // semhttp.New() caches by default; each *NotModified carries a fresh
 // Cached response whose body reads the stored bytes.
-func benchCachedSend(b *testing.B, srv *workload.Server, base string) {
+func benchCachedSend(b *testing.B, srv *server, base string) {
 	c := semhttp.New()
 	defer c.CloseIdleConnections()
 	primeCache(b, c, srv, base)
-	before := srv.DocBodyBytes.Load()
+	before := srv.stats(b).DocBodyBytes
 	loop(b, func() error {
 		req, err := http.NewRequest(http.MethodGet, base+workload.PathETag, nil)
 		if err != nil {
@@ -373,17 +432,18 @@ func benchCachedSend(b *testing.B, srv *workload.Server, base string) {
 		}
 		return err
 	})
-	b.ReportMetric(float64(srv.DocBodyBytes.Load()-before)/float64(b.N+1), "body-B/op")
+	b.StopTimer()
+	b.ReportMetric(float64(srv.stats(b).DocBodyBytes-before)/float64(b.N+1), "body-B/op")
 }
 
 // benchCachedDo: Do of a cached GET hands the doer the stored 200 (DESIGN:
 // "Do hands a doer caller the stored 200 when the validators were the
 // client's own").
-func benchCachedDo(b *testing.B, srv *workload.Server, base string) {
+func benchCachedDo(b *testing.B, srv *server, base string) {
 	c := semhttp.New()
 	defer c.CloseIdleConnections()
 	primeCache(b, c, srv, base)
-	before := srv.DocBodyBytes.Load()
+	before := srv.stats(b).DocBodyBytes
 	loop(b, func() error {
 		req, err := http.NewRequest(http.MethodGet, base+workload.PathETag, nil)
 		if err != nil {
@@ -400,7 +460,8 @@ func benchCachedDo(b *testing.B, srv *workload.Server, base string) {
 		}
 		return err
 	})
-	b.ReportMetric(float64(srv.DocBodyBytes.Load()-before)/float64(b.N+1), "body-B/op")
+	b.StopTimer()
+	b.ReportMetric(float64(srv.stats(b).DocBodyBytes-before)/float64(b.N+1), "body-B/op")
 }
 
 // BenchmarkPollJob is a POST answered 202 + Location, then GETs of the
@@ -414,7 +475,8 @@ func BenchmarkPollJob(b *testing.B) {
 	srv, base := startServer(b)
 	forEach(b, basicClients, func(b *testing.B, r workload.Runner) {
 		loop(b, func() error { return r.PollJob(base) })
-		if n := srv.JobsPending(); n != 0 {
+		b.StopTimer()
+		if n := srv.stats(b).JobsPending; n != 0 {
 			b.Fatalf("%d jobs left unfinished", n)
 		}
 	})
@@ -449,7 +511,8 @@ func BenchmarkPollJob(b *testing.B) {
 			_, err = io.Copy(io.Discard, final.Response().Body)
 			return err
 		})
-		if n := srv.JobsPending(); n != 0 {
+		b.StopTimer()
+		if n := srv.stats(b).JobsPending; n != 0 {
 			b.Fatalf("%d jobs left unfinished", n)
 		}
 	})

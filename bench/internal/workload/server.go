@@ -4,6 +4,7 @@
 package workload
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +23,7 @@ const (
 	PathETag    = "/doc"        // GET: 100 KiB with an ETag; 304 to a matching If-None-Match
 	PathNoValid = "/doc-plain"  // GET: the same 100 KiB without validators (never cacheable)
 	PathJobs    = "/jobs"       // POST: 202 + Location /jobs/{id}; GET /jobs/{id}: 202 … 200
+	PathStats   = "/_stats"     // GET: the counters as JSON (Stats), for a server in another process
 )
 
 // JSONPayload is the body of PathJSON.
@@ -80,6 +82,7 @@ func NewServer() *Server {
 	s.mux.HandleFunc("GET "+PathNoValid, s.getDoc)
 	s.mux.HandleFunc("POST "+PathJobs, s.postJob)
 	s.mux.HandleFunc("GET "+PathJobs+"/{id}", s.getJob)
+	s.mux.HandleFunc("GET "+PathStats, s.getStats)
 	return s
 }
 
@@ -218,4 +221,27 @@ func (s *Server) JobsPending() int {
 	s.jobsMu.Lock()
 	defer s.jobsMu.Unlock()
 	return len(s.jobs)
+}
+
+// Stats is a snapshot of the server's counters, as PathStats serves them.
+type Stats struct {
+	DocBodyBytes int64 `json:"doc_body_bytes"`
+	Conditional  int64 `json:"conditional"`
+	UploadBytes  int64 `json:"upload_bytes"`
+	JobsPending  int   `json:"jobs_pending"`
+}
+
+// Stats returns the counters now.
+func (s *Server) Stats() Stats {
+	return Stats{
+		DocBodyBytes: s.DocBodyBytes.Load(),
+		Conditional:  s.Conditional.Load(),
+		UploadBytes:  s.UploadBytes.Load(),
+		JobsPending:  s.JobsPending(),
+	}
+}
+
+func (s *Server) getStats(w http.ResponseWriter, _ *http.Request) {
+	w.Header()["Content-Type"] = []string{"application/json"}
+	json.NewEncoder(w).Encode(s.Stats())
 }
