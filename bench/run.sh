@@ -14,7 +14,13 @@
 # Environment overrides: COUNT, BENCHTIME, BIGTIME (benchtime of the 64 MiB
 # transfers), BENCH (regexp), BENCH_MIB (transfer size in the benchmarks,
 # 64), RSS_MIB (transfer size in the RSS programs, 256), SKIP_RSS=1,
-# SKIP_BENCH=1.
+# SKIP_BENCH=1, PIN=0.
+# Pinned mode (the default when taskset exists, nproc >= 2 and PIN is not
+# 0): the workload server runs as its own process (cmd/rss-server) on CPU 1
+# and the benchmark binary on CPU 0 (so GOMAXPROCS=1 for every client), via
+# BENCH_SERVER; client and server no longer compete for the same cores,
+# which makes the medians steadier. B/op and allocs/op are then the
+# client's alone. PIN=0: server and client in one process on all CPUs.
 # Run it on a quiet machine: on 2 cores, anything else running skews the
 # numbers far more than the differences measured here.
 set -euo pipefail
@@ -32,6 +38,24 @@ RSS_MIB=${RSS_MIB:-256}
 
 out="results/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
+bin="$out/bin"
+mkdir -p "$bin"
+
+# Everything started in the background is stopped at exit.
+pids=()
+tmps=()
+bench_srv=""
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+cleanup() {
+  for pid in "${pids[@]}" $bench_srv; do stop "$pid"; done
+  for dir in "${tmps[@]}"; do rm -rf "$dir"; done
+}
+trap cleanup EXIT
+
+pin=0
+if [ "${PIN:-1}" != 0 ] && command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
+  pin=1
+fi
 summary="$out/summary.txt"
 exec > >(tee "$summary") 2>&1
 
@@ -47,6 +71,11 @@ if awk -v n="$(nproc)" '{exit !($1 > n / 2)}' /proc/loadavg 2>/dev/null; then
   echo "WARNING:    the machine is busy: these numbers are noise-dominated; rerun when it is quiet"
 fi
 echo "semhttp:    $(git -C .. rev-parse --short HEAD 2>/dev/null || echo '?') $(git -C .. status --porcelain 2>/dev/null | grep -q . && echo '(dirty)')"
+if [ "$pin" = 1 ]; then
+  echo "mode:       pinned: workload server in its own process on CPU 1, benchmarks on CPU 0 (GOMAXPROCS=1); PIN=0 for one process on all CPUs"
+else
+  echo "mode:       one process: server and clients share all $(nproc) CPUs (PIN=${PIN:-unset}, taskset $(command -v taskset > /dev/null && echo found || echo missing))"
+fi
 echo "settings:   -count $COUNT -benchtime $BENCHTIME ${BIGTIME:+(64 MiB transfers: $BIGTIME)} BENCH_MIB=$BENCH_MIB RSS_MIB=$RSS_MIB"
 echo
 
@@ -63,17 +92,41 @@ if [ -z "${SKIP_BENCH:-}" ]; then
   # their reasons and failures are kept.
   keep='^(Benchmark[^[:space:]]+[[:space:]]+[0-9]|goos|goarch|pkg|cpu|--- (SKIP|FAIL)|FAIL|ok|PASS)|_test\.go:[0-9]+'
 
+  # Compiled first, so that compiling is neither pinned nor timed; the
+  # binary runs here, in the package's directory, as go test would run it.
+  go test -c -o "$bin/bench.test" .
+  run=("$bin/bench.test")
+  if [ "$pin" = 1 ]; then
+    go build -o "$bin/" ./cmd/rss-server
+    srvtmp=$(mktemp -d)
+    tmps+=("$srvtmp")
+    taskset -c 1 "$bin/rss-server" -addrfile "$srvtmp/addr" -timeout 6h &
+    bench_srv=$!
+    for _ in $(seq 100); do [ -s "$srvtmp/addr" ] && break; sleep 0.1; done
+    if [ ! -s "$srvtmp/addr" ]; then echo "rss-server did not write its address"; exit 1; fi
+    export BENCH_SERVER
+    BENCH_SERVER=$(cat "$srvtmp/addr")
+    echo "server:     $BENCH_SERVER (pid $bench_srv, $(taskset -cp "$bench_srv" | sed 's/.*: /CPU /'))"
+    run=(taskset -c 0 "$bin/bench.test")
+  fi
+  bench() { # regexp benchtime
+    "${run[@]}" -test.v -test.run '^$' -test.bench "$1" -test.benchtime "$2" -test.count "$COUNT" -test.timeout 0 \
+      | grep -E "$keep" || true
+  }
+
   if [ -n "$BIGTIME" ]; then
     # The 64 MiB transfers take tens of ms each: a fixed count of them.
     small='^Benchmark(Get200|Post201|Parallel64|Revalidate|PollJob)$'
     big='^Benchmark(Download|Upload)$'
-    go test -v -run '^$' -bench "$small" -benchtime "$BENCHTIME" -count "$COUNT" -timeout 0 . \
-      | grep -E "$keep" > "$out/bench.txt" || true
-    go test -v -run '^$' -bench "$big" -benchtime "$BIGTIME" -count "$COUNT" -timeout 0 . \
-      | grep -E "$keep" >> "$out/bench.txt" || true
+    bench "$small" "$BENCHTIME" > "$out/bench.txt"
+    bench "$big" "$BIGTIME" >> "$out/bench.txt"
   else
-    go test -v -run '^$' -bench "$BENCH" -benchtime "$BENCHTIME" -count "$COUNT" -timeout 0 . \
-      | grep -E "$keep" > "$out/bench.txt" || true
+    bench "$BENCH" "$BENCHTIME" > "$out/bench.txt"
+  fi
+  if [ "$pin" = 1 ]; then
+    stop "$bench_srv"
+    bench_srv=""
+    unset BENCH_SERVER
   fi
   if grep -q '^FAIL\|--- FAIL' "$out/bench.txt"; then
     echo "benchmark failures:"; grep -A3 -- '--- FAIL\|^FAIL' "$out/bench.txt"; exit 1
@@ -93,20 +146,13 @@ fi
 
 if [ -z "${SKIP_RSS:-}" ]; then
   echo "== whole-process memory: ${RSS_MIB} MiB through each client, each in its own process"
-  bin="$out/bin"
-  mkdir -p "$bin"
   go build -o "$bin/" ./cmd/rss-server ./cmd/rss-raw ./cmd/rss-retryablehttp ./cmd/rss-resty ./cmd/rss-semhttp
   tmp=$(mktemp -d)
-  srv_pid=""
-  cleanup() {
-    if [ -n "$srv_pid" ]; then kill "$srv_pid" 2>/dev/null || true; wait "$srv_pid" 2>/dev/null || true; fi
-    rm -rf "$tmp"
-  }
-  trap cleanup EXIT
+  tmps+=("$tmp")
   head -c $((RSS_MIB << 20)) /dev/urandom > "$tmp/upload.bin"
   cat "$tmp/upload.bin" > /dev/null # in the page cache before any client reads it
   "$bin/rss-server" -addrfile "$tmp/addr" -timeout 30m &
-  srv_pid=$!
+  pids+=($!)
   for _ in $(seq 50); do [ -s "$tmp/addr" ] && break; sleep 0.1; done
   addr=$(cat "$tmp/addr")
   : > "$out/rss.txt"
