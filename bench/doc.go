@@ -15,5 +15,9 @@
 // client is configured is written in internal/workload/clients.go.
 //
 // Sizes: BENCH_MIB (or -mib) sets the download and upload size of the
-// benchmarks, 64 MiB by default.
+// benchmarks, 64 MiB by default. BENCH_SERVER (a base URL, such as the
+// one cmd/rss-server writes) runs the benchmarks against that server
+// instead of one in the test process; its counters are read from
+// GET /_stats. run.sh does that by default, the server pinned to CPU 1 and
+// the benchmarks to CPU 0 (PIN=0 to keep them in one process).
 package bench

@@ -18,9 +18,13 @@
 # Pinned mode (the default when taskset exists, nproc >= 2 and PIN is not
 # 0): the workload server runs as its own process (cmd/rss-server) on CPU 1
 # and the benchmark binary on CPU 0 (so GOMAXPROCS=1 for every client), via
-# BENCH_SERVER; client and server no longer compete for the same cores,
-# which makes the medians steadier. B/op and allocs/op are then the
-# client's alone. PIN=0: server and client in one process on all CPUs.
+# BENCH_SERVER; client and server no longer compete for the same cores.
+# B/op and allocs/op are then the client's alone. Every round trip now
+# crosses processes and CPUs, which pays the wake-up of an idle CPU: on a
+# 2-vCPU VM (Nov 2026) Get200 took ~200µs pinned against ~50µs in one
+# process, ±8% instead of ±16-23%, but the client's own cost is then a
+# quarter of what is timed. PIN=0: server and client in one process on all
+# CPUs, as before.
 # Run it on a quiet machine: on 2 cores, anything else running skews the
 # numbers far more than the differences measured here.
 set -euo pipefail
