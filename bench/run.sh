@@ -14,17 +14,17 @@
 # Environment overrides: COUNT, BENCHTIME, BIGTIME (benchtime of the 64 MiB
 # transfers), BENCH (regexp), BENCH_MIB (transfer size in the benchmarks,
 # 64), RSS_MIB (transfer size in the RSS programs, 256), SKIP_RSS=1,
-# SKIP_BENCH=1, PIN=0.
-# Pinned mode (the default when taskset exists, nproc >= 2 and PIN is not
-# 0): the workload server runs as its own process (cmd/rss-server) on CPU 1
+# SKIP_BENCH=1, PIN=1.
+# Default: server and client in one process on all CPUs.
+# PIN=1 (when taskset exists and nproc >= 2): the workload server runs as its own process (cmd/rss-server) on CPU 1
 # and the benchmark binary on CPU 0 (so GOMAXPROCS=1 for every client), via
 # BENCH_SERVER; client and server no longer compete for the same cores.
 # B/op and allocs/op are then the client's alone. Every round trip now
 # crosses processes and CPUs, which pays the wake-up of an idle CPU: on a
 # 2-vCPU VM (Nov 2026) Get200 took ~200µs pinned against ~50µs in one
 # process, ±8% instead of ±16-23%, but the client's own cost is then a
-# quarter of what is timed. PIN=0: server and client in one process on all
-# CPUs, as before.
+# quarter of what is timed — the noise in microseconds is about the same,
+# so this mode is not the default.
 # Run it on a quiet machine: on 2 cores, anything else running skews the
 # numbers far more than the differences measured here.
 set -euo pipefail
@@ -57,7 +57,7 @@ cleanup() {
 trap cleanup EXIT
 
 pin=0
-if [ "${PIN:-1}" != 0 ] && command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
+if [ "${PIN:-0}" != 0 ] && command -v taskset > /dev/null && [ "$(nproc)" -ge 2 ]; then
   pin=1
 fi
 summary="$out/summary.txt"
@@ -76,9 +76,9 @@ if awk -v n="$(nproc)" '{exit !($1 > n / 2)}' /proc/loadavg 2>/dev/null; then
 fi
 echo "semhttp:    $(git -C .. rev-parse --short HEAD 2>/dev/null || echo '?') $(git -C .. status --porcelain 2>/dev/null | grep -q . && echo '(dirty)')"
 if [ "$pin" = 1 ]; then
-  echo "mode:       pinned: workload server in its own process on CPU 1, benchmarks on CPU 0 (GOMAXPROCS=1); PIN=0 for one process on all CPUs"
+  echo "mode:       pinned: workload server in its own process on CPU 1, benchmarks on CPU 0 (GOMAXPROCS=1; PIN=1)"
 else
-  echo "mode:       one process: server and clients share all $(nproc) CPUs (PIN=${PIN:-unset}, taskset $(command -v taskset > /dev/null && echo found || echo missing))"
+  echo "mode:       one process: server and clients share all $(nproc) CPUs (PIN=1 pins them apart; taskset $(command -v taskset > /dev/null && echo found || echo missing))"
 fi
 echo "settings:   -count $COUNT -benchtime $BENCHTIME ${BIGTIME:+(64 MiB transfers: $BIGTIME)} BENCH_MIB=$BENCH_MIB RSS_MIB=$RSS_MIB"
 echo
