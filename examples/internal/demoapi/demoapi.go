@@ -196,9 +196,8 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 // startJob accepts POST /jobs {"name":...}: 202 with a monitor in Location.
 // The job creates the widget after two polls.
 func (a *API) startJob(w http.ResponseWriter, r *http.Request) {
-	var in Widget
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Name == "" {
-		problem(w, http.StatusBadRequest, "Invalid job", "a job needs a widget name")
+	in, ok := readWidget(w, r, "Invalid job")
+	if !ok {
 		return
 	}
 	a.mu.Lock()
@@ -252,10 +251,20 @@ func problem(w http.ResponseWriter, code int, title, detail string) {
 	})
 }
 
-func (a *API) create(w http.ResponseWriter, r *http.Request) {
+// readWidget decodes a request body (at most 1 MiB) holding a widget with a
+// name, answering 400 with problem details when it does not.
+func readWidget(w http.ResponseWriter, r *http.Request, title string) (Widget, bool) {
 	var in Widget
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Name == "" {
-		problem(w, http.StatusBadRequest, "Invalid widget", "a widget needs a name")
+		problem(w, http.StatusBadRequest, title, "a widget needs a name")
+		return in, false
+	}
+	return in, true
+}
+
+func (a *API) create(w http.ResponseWriter, r *http.Request) {
+	in, ok := readWidget(w, r, "Invalid widget")
+	if !ok {
 		return
 	}
 	a.mu.Lock()
@@ -313,9 +322,8 @@ func (a *API) read(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) update(w http.ResponseWriter, r *http.Request) {
-	var in Widget
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Name == "" {
-		problem(w, http.StatusBadRequest, "Invalid widget", "a widget needs a name")
+	in, ok := readWidget(w, r, "Invalid widget")
+	if !ok {
 		return
 	}
 	a.mu.Lock()
