@@ -1,6 +1,7 @@
 package semhttp
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -924,7 +925,7 @@ func TestAsyncMonitorDiscovery(t *testing.T) {
 	}
 	for i, tc := range cases {
 		resp := mk(tc.kv, tc.body)
-		a := newAccepted(base{resp: resp})
+		a := newAccepted(base{resp: resp}, false)
 		if a.Monitor == nil || a.Monitor.String() != tc.want || a.MonitorFrom != tc.from {
 			t.Errorf("case %d: monitor %v from %q (err %v), want %s from %s", i, a.Monitor, a.MonitorFrom, a.MonitorErr, tc.want, tc.from)
 		}
@@ -1524,4 +1525,43 @@ func TestAsyncSendNeverWaitsOnA202Body(t *testing.T) {
 	if got := readAll(t, res); got != "done" || a.MonitorFrom != FromBody {
 		t.Fatalf("result %q, monitor from %q", got, a.MonitorFrom)
 	}
+}
+
+// FuzzSplitObject checks the poller's JSON object splitter against
+// encoding/json: the same members with the same raw values, and nil for
+// everything encoding/json does not decode into a map.
+func FuzzSplitObject(f *testing.F) {
+	for _, s := range []string{
+		`{"status":"running"}`, ` { "a" : [1, {"b": "}]\""}], "c":{"d":{}} , "e":-1.5e3,"f":null} `,
+		`{"a":1,"a":2}`, `{"\u00e9\n":"x","k\"q":true}`, "{\"\xff\":1}", `{}`, `[]`, `null`, `{"a":1}x`,
+		`"str"`, `{"a":"\\"}`, `{"a":}`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got := splitObject(body)
+		var want map[string]json.RawMessage
+		if json.Unmarshal(body, &want) != nil {
+			want = nil
+		}
+		if (got == nil) != (want == nil) {
+			t.Fatalf("splitObject(%q) = %v, encoding/json %v", body, got, want)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("splitObject(%q): %d members, encoding/json %d", body, len(got), len(want))
+		}
+		for k, v := range want {
+			if g, ok := got[k]; !ok || !bytes.Equal(g, v) {
+				t.Fatalf("splitObject(%q)[%q] = %q, encoding/json %q", body, k, g, v)
+			}
+		}
+		for _, v := range got {
+			if s, ok := jsonString(v); ok {
+				var w string
+				if err := json.Unmarshal(v, &w); err != nil || w != s {
+					t.Fatalf("jsonString(%q) = %q, encoding/json %q (%v)", v, s, w, err)
+				}
+			}
+		}
+	})
 }

@@ -223,7 +223,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if err != nil || x.opts == nil || x.opts.capture == nil {
 		return resp, err
 	}
-	out, err := classify(resp, x.info(), c.maxErrorBody)
+	out, err := classify(resp, x.info(), c.maxErrorBody, false)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := classify(resp, x.info(), c.maxErrorBody)
+	out, err := classify(resp, x.info(), c.maxErrorBody, x.opts != nil && x.opts.polling)
 	if a, ok := out.(*Accepted); ok {
 		a.client = c // so that a.Poller and a.Wait can poll through c
 	}
@@ -423,6 +423,7 @@ type requestOptions struct {
 	redirect RedirectPolicy
 	noCache  bool
 	foreign  bool // a follow-up request to a server-chosen origin: no default credentials
+	polling  bool // a poll: an *Accepted leaves its body for the poller to read
 }
 
 type requestOptionsKey struct{}
@@ -469,6 +470,22 @@ func followUp(ctx context.Context, foreign bool, opts ...RequestOption) context.
 		o.foreign = foreign
 	})
 	return WithRequestOptions(ctx, opts...)
+}
+
+// pollContext is followUp(ctx, foreign, BypassCache()), with
+// RedirectsFor(noSeeOther) when monitor, for the poller's requests, set
+// without closures (it runs on every poll); it also marks the requests as
+// polls, so that classifying their 202s leaves the body to the poller.
+func pollContext(ctx context.Context, foreign, monitor bool) context.Context {
+	ro := &requestOptions{}
+	if prev, ok := ctx.Value(requestOptionsKey{}).(*requestOptions); ok {
+		*ro = *prev
+	}
+	ro.capture, ro.foreign, ro.noCache, ro.polling = nil, foreign, true, true
+	if monitor {
+		ro.redirect = noSeeOther
+	}
+	return context.WithValue(ctx, requestOptionsKey{}, ro)
 }
 
 // isCredential reports whether the header named key (canonical) is one

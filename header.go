@@ -624,3 +624,30 @@ func parseSFInteger(s string) (int64, bool) {
 	}
 	return n, true
 }
+
+// headerValue is h.Get(key) for a key already in canonical form: it skips
+// the canonicalization, which shows on the hot paths of every request.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// mediaTypeOf returns the media type of a Content-Type value, lower case and
+// without parameters, or "" when it is not type "/" subtype made of tokens
+// (RFC 9110 §8.3.1). Unlike mime.ParseMediaType it neither parses nor
+// judges the parameters, so it allocates nothing for a lower-case value and
+// a malformed parameter does not hide the type (as Fetch's MIME sniffing
+// does).
+func mediaTypeOf(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	typ, sub, ok := strings.Cut(ct, "/")
+	if !ok || !isToken(typ) || !isToken(sub) {
+		return ""
+	}
+	return strings.ToLower(ct)
+}

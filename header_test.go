@@ -1,6 +1,7 @@
 package semhttp
 
 import (
+	"mime"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -724,4 +725,58 @@ func FuzzParseAPIStatus(f *testing.F) {
 			t.Fatal("too many links")
 		}
 	})
+}
+
+func TestMediaTypeOf(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"application/json", "application/json"},
+		{"Application/JSON; charset=utf-8", "application/json"},
+		{" application/problem+json ;charset=utf-8", "application/problem+json"},
+		{"application/json; =broken", "application/json"}, // the type still counts
+		{"text/plain", "text/plain"},
+		{"", ""},
+		{"json", ""},
+		{"application/", ""},
+		{"/json", ""},
+		{"application/json/x", ""},
+		{"appli cation/json", ""},
+		{"application/js\x00n", ""},
+	} {
+		if got := mediaTypeOf(tc.in); got != tc.want {
+			t.Errorf("mediaTypeOf(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// FuzzMediaTypeOf checks the allocation-free media type against
+// mime.ParseMediaType: wherever both accept a value they name the same
+// type, and where only the standard library accepts it, the type holds a
+// character RFC 9110 does not allow in a token (mime follows RFC 1521,
+// which allows '{', '}' and a few more).
+func FuzzMediaTypeOf(f *testing.F) {
+	for _, s := range []string{"application/json", "Text/Plain; charset=\"x\"", "a/b;c", "application/problem+json ; a=b", "x/y; =z", "ü/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ct string) {
+		got := mediaTypeOf(ct)
+		if got != "" && (got != strings.ToLower(got) || !strings.Contains(got, "/")) {
+			t.Fatalf("mediaTypeOf(%q) = %q: not a lower-case type/subtype", ct, got)
+		}
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !strings.Contains(mt, "/") {
+			return
+		}
+		typ, sub, _ := strings.Cut(mt, "/")
+		if got == "" && isToken(typ) && isToken(sub) || got != "" && got != mt {
+			t.Fatalf("mediaTypeOf(%q) = %q; mime.ParseMediaType says %q", ct, got, mt)
+		}
+	})
+}
+
+func TestMonitorHeaderKeysAreCanonical(t *testing.T) {
+	for _, mh := range monitorHeaders {
+		if k := http.CanonicalHeaderKey(mh.name); k != mh.key {
+			t.Errorf("monitorHeaders: %q is stored as %q, want %q", mh.name, mh.key, k)
+		}
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -378,11 +377,14 @@ func (e *Nonstandard) Unwrap() error { return &e.ServerError }
 // It returns an error wrapping [ErrInvalidStatus] (and closes the body) for
 // codes that are not three digits.
 func Classify(resp *http.Response) (Outcome, error) {
-	return classify(resp, Info{}, DefaultMaxErrorBody)
+	return classify(resp, Info{}, DefaultMaxErrorBody, false)
 }
 
 // classify builds the outcome for resp. maxBody caps failure-body reads.
-func classify(resp *http.Response, info Info, maxBody int64) (Outcome, error) {
+// classify is Classify with the call's Info. When polling (a poller's own
+// request), an *Accepted does not read its body for a monitor: the poller
+// reads it as a status document.
+func classify(resp *http.Response, info Info, maxBody int64, polling bool) (Outcome, error) {
 	code := resp.StatusCode
 	if code < 0 || code > 999 {
 		if resp.Body != nil {
@@ -399,7 +401,7 @@ func classify(resp *http.Response, info Info, maxBody int64) (Outcome, error) {
 	case code < 200:
 		return &Informational{base: b}, nil
 	case code < 300:
-		return classify2xx(b), nil
+		return classify2xx(b, polling), nil
 	case code < 400:
 		return classify3xx(b), nil
 	case code < 500:
@@ -409,14 +411,14 @@ func classify(resp *http.Response, info Info, maxBody int64) (Outcome, error) {
 	}
 }
 
-func classify2xx(b base) Outcome {
+func classify2xx(b base, polling bool) Outcome {
 	switch b.resp.StatusCode {
 	case http.StatusCreated:
 		o := &Created{base: b}
 		o.resolveLocation()
 		return o
 	case http.StatusAccepted:
-		return newAccepted(b)
+		return newAccepted(b, polling)
 	case http.StatusNoContent, http.StatusResetContent:
 		return &NoContent{base: b, Reset: b.resp.StatusCode == http.StatusResetContent}
 	case http.StatusPartialContent:
@@ -544,7 +546,7 @@ func (f *failure) fill(b base, self error, maxBody int64) {
 	f.body, f.truncated, f.bodyErr = readCapped(resp.Body, maxBody)
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(f.body))
-	if isProblemJSON(resp.Header.Get("Content-Type")) {
+	if isProblemJSON(headerValue(resp.Header, "Content-Type")) {
 		f.problem = ParseProblem(f.body, requestURL(resp))
 	}
 }
@@ -565,8 +567,7 @@ func readCapped(r io.Reader, max int64) ([]byte, bool, error) {
 }
 
 func isProblemJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "application/problem+json"
+	return mediaTypeOf(contentType) == "application/problem+json"
 }
 
 func (o *Created) resolveLocation() {

@@ -228,18 +228,21 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 	}
 	h := resp.Header
 	for _, k := range [...]string{"Retry-After-Ms", "X-Ms-Retry-After-Ms"} {
-		if v := h.Get(k); v != "" {
+		if v := headerValue(h, k); v != "" {
 			if d, ok := parseDigits(strings.TrimSpace(v), time.Millisecond); ok {
 				return d, true
 			}
 		}
 	}
-	v := h.Get("Retry-After")
+	v := strings.TrimSpace(headerValue(h, "Retry-After"))
 	if v == "" {
 		return 0, false
 	}
+	if d, ok := parseDigits(v, time.Second); ok {
+		return d, true // delta-seconds: no clock involved
+	}
 	now := time.Now()
-	if date, err := http.ParseTime(h.Get("Date")); err == nil {
+	if date, err := http.ParseTime(headerValue(h, "Date")); err == nil {
 		now = date
 	}
 	return ParseRetryAfter(v, now)

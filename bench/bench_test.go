@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -480,37 +479,8 @@ func BenchmarkPollJob(b *testing.B) {
 			b.Fatalf("%d jobs left unfinished", n)
 		}
 	})
-	b.Run("client=semhttp-Poller", func(b *testing.B) {
-		// semhttp's own poller: Send, then *Accepted.Wait, which finds the
-		// monitor, honours each Retry-After: 0 and returns the final *OK.
-		c := semhttp.New()
-		defer c.CloseIdleConnections()
-		loop(b, func() error {
-			req, err := http.NewRequest(http.MethodPost, base+workload.PathJobs, strings.NewReader(workload.RequestPayload))
-			if err != nil {
-				return err
-			}
-			req.Header.Set("Content-Type", "application/json")
-			out, err := c.Send(req)
-			if err != nil {
-				return err
-			}
-			acc, ok := out.(*semhttp.Accepted)
-			if !ok {
-				out.Close()
-				return fmt.Errorf("got %T, want *Accepted", out)
-			}
-			final, err := acc.Wait(context.Background())
-			if err != nil {
-				return err
-			}
-			defer final.Close()
-			if _, ok := final.(*semhttp.OK); !ok {
-				return fmt.Errorf("final outcome %T, want *OK", final)
-			}
-			_, err = io.Copy(io.Discard, final.Response().Body)
-			return err
-		})
+	forEach(b, []string{workload.NameSemhttpPoller}, func(b *testing.B, r workload.Runner) {
+		loop(b, func() error { return r.PollJob(base) })
 		b.StopTimer()
 		if n := srv.stats(b).JobsPending; n != 0 {
 			b.Fatalf("%d jobs left unfinished", n)

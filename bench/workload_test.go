@@ -12,7 +12,7 @@ var allClients = []string{
 	workload.NameRaw, workload.NameRawPool64,
 	workload.NameRetryable, workload.NameRetryablePool,
 	workload.NameResty, workload.NameRestyPool64, workload.NameRestyStream,
-	workload.NameSemhttpSend, workload.NameSemhttpDo,
+	workload.NameSemhttpSend, workload.NameSemhttpDo, workload.NameSemhttpPoller,
 }
 
 // TestWorkloads runs each workload once through each client against the

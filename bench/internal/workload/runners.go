@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,9 @@ const (
 	NameRestyLen      = "resty-len"
 	NameSemhttpSend   = "semhttp-Send"
 	NameSemhttpDo     = "semhttp-Do"
+	// NameSemhttpPoller is semhttp-Send whose PollJob uses semhttp's own
+	// poller (Accepted.Wait) instead of the hand-written loop.
+	NameSemhttpPoller = "semhttp-Poller"
 )
 
 // NewRunner returns the runner called name (see the Name constants).
@@ -78,6 +82,8 @@ func NewRunner(name string) (Runner, error) {
 		return &semSendRunner{c: Semhttp()}, nil
 	case NameSemhttpDo:
 		return &semDoRunner{c: Semhttp()}, nil
+	case NameSemhttpPoller:
+		return &semPollerRunner{semSendRunner{c: Semhttp()}}, nil
 	}
 	return nil, fmt.Errorf("workload: no runner %q", name)
 }
@@ -657,6 +663,32 @@ func (r *semSendRunner) PollJob(base string) error {
 			return fmt.Errorf("got %T, want *Accepted or *OK", out)
 		}
 	}
+}
+
+// semPollerRunner is semSendRunner but for PollJob, which hands the 202 to
+// semhttp's own poller: *Accepted.Wait finds the monitor, honours each
+// Retry-After: 0 and returns the final outcome.
+type semPollerRunner struct{ semSendRunner }
+
+func (r *semPollerRunner) PollJob(base string) error {
+	out, err := r.send(http.MethodPost, base+PathJobs, strings.NewReader(RequestPayload), "Content-Type", "application/json")
+	if err != nil {
+		return err
+	}
+	acc, ok := out.(*semhttp.Accepted)
+	if !ok {
+		out.Close()
+		return fmt.Errorf("got %T, want *Accepted", out)
+	}
+	final, err := acc.Wait(context.Background())
+	if err != nil {
+		return err
+	}
+	if _, ok := final.(*semhttp.OK); !ok {
+		final.Close()
+		return fmt.Errorf("final outcome %T, want *OK", final)
+	}
+	return consume(final.Response().Body, -1)
 }
 
 // --- semhttp Do ---------------------------------------------------------
