@@ -289,20 +289,47 @@ func peekBody(resp *http.Response) ([]byte, bool) {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return nil, false
 	}
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, MaxStatusBody+1))
-	data := buf.Bytes()
-	resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(data), resp.Body), closer: resp.Body}
+	var data []byte
+	var err error
+	if n := resp.ContentLength; n > 0 && n <= MaxStatusBody {
+		// The usual status document: its length is known, so one
+		// buffer of that size (and a read that finds the end).
+		data = make([]byte, n, n+1)
+		m, rerr := io.ReadFull(resp.Body, data[:n+1])
+		data = data[:m]
+		switch {
+		case int64(m) < n:
+			err = rerr // cut short: ErrUnexpectedEOF or the transport's error
+		case int64(m) > n:
+			err = errLongerThanDeclared
+		}
+	} else {
+		var buf bytes.Buffer
+		_, err = buf.ReadFrom(io.LimitReader(resp.Body, MaxStatusBody+1))
+		data = buf.Bytes()
+	}
+	resp.Body = &replayBody{data: data, rest: resp.Body}
 	return data, err == nil && len(data) > 0 && len(data) <= MaxStatusBody
 }
 
+var errLongerThanDeclared = errors.New("semhttp: body longer than its Content-Length")
+
 // replayBody serves peeked bytes then the rest of the original body.
 type replayBody struct {
-	io.Reader
-	closer io.Closer
+	data []byte
+	rest io.ReadCloser
 }
 
-func (r *replayBody) Close() error { return r.closer.Close() }
+func (r *replayBody) Read(p []byte) (int, error) {
+	if len(r.data) > 0 {
+		n := copy(p, r.data)
+		r.data = r.data[n:]
+		return n, nil
+	}
+	return r.rest.Read(p)
+}
+
+func (r *replayBody) Close() error { return r.rest.Close() }
 
 // mayBeStatusDocument reports whether a monitor answer's body is worth
 // reading as a status document: JSON, untyped, or text/plain (which
@@ -751,6 +778,16 @@ func parseObject(body []byte) jsonObject {
 	m := splitObject(body)
 	if m == nil {
 		return nil
+	}
+	same := true
+	for k := range m {
+		if !isNormalized(k) {
+			same = false
+			break
+		}
+	}
+	if same {
+		return jsonObject(m) // names like "status": nothing to rename
 	}
 	o := make(jsonObject, len(m))
 	for k, v := range m {

@@ -1565,3 +1565,76 @@ func FuzzSplitObject(f *testing.F) {
 		}
 	})
 }
+
+// stubBody serves data, then err (io.EOF when nil), and records Close.
+type stubBody struct {
+	r      *strings.Reader
+	err    error
+	closed bool
+}
+
+func (b *stubBody) Read(p []byte) (int, error) {
+	if n, _ := b.r.Read(p); n > 0 {
+		return n, nil
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	return 0, io.EOF
+}
+
+func (b *stubBody) Close() error { b.closed = true; return nil }
+
+func TestPeekBodyKnownLength(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		body   string
+		length int64
+		err    error
+		ok     bool
+	}{
+		{"whole", `{"status":"running"}`, 20, nil, true},
+		{"cut short", `{"stat`, 20, io.ErrUnexpectedEOF, false},
+		{"longer than declared", `{"status":"running"}xx`, 20, nil, false},
+		{"unknown length", `{"status":"running"}`, -1, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb := &stubBody{r: strings.NewReader(tc.body), err: tc.err}
+			resp := &http.Response{Body: sb, ContentLength: tc.length}
+			data, ok := peekBody(resp)
+			if ok != tc.ok {
+				t.Fatalf("ok = %v, want %v (data %q)", ok, tc.ok, data)
+			}
+			if ok && string(data) != tc.body {
+				t.Fatalf("data %q, want %q", data, tc.body)
+			}
+			got, err := io.ReadAll(resp.Body)
+			if string(got) != tc.body || err != tc.err {
+				t.Fatalf("replayed %q, %v; want %q, %v", got, err, tc.body, tc.err)
+			}
+			resp.Body.Close()
+			if !sb.closed {
+				t.Fatal("closing the replayed body did not close the original")
+			}
+		})
+	}
+}
+
+// A poll's 202 is classified without reading its body (the poller reads
+// it once, as a status document); a caller's 202 is searched for a monitor.
+func TestAcceptedOfAPollLeavesTheBody(t *testing.T) {
+	const body = `{"status":"running","statusUrl":"/ops/1"}`
+	mk := func() *http.Response {
+		req := httptest.NewRequest(http.MethodGet, "https://api.test/ops/1", nil)
+		return &http.Response{StatusCode: 202, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req}
+	}
+	resp := mk()
+	orig := resp.Body
+	if a := newAccepted(base{resp: resp}, true); a.Monitor != nil || resp.Body != orig {
+		t.Fatalf("poll: monitor %v, body replaced: %v", a.Monitor, resp.Body != orig)
+	}
+	if a := newAccepted(base{resp: mk()}, false); a.Monitor == nil || a.MonitorFrom != FromBody {
+		t.Fatalf("caller's 202: monitor %v from %q, want the body's", a.Monitor, a.MonitorFrom)
+	}
+}
