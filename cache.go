@@ -273,8 +273,9 @@ func (s *MemoryStore) Delete(_ context.Context, key string) error {
 // Len returns the number of stored entries.
 func (s *MemoryStore) Len() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lru.Len()
+	n := s.lru.Len()
+	s.mu.Unlock()
+	return n
 }
 
 // Bytes returns the total size of the stored entries, as counted against
@@ -299,6 +300,9 @@ type cacheConfig struct {
 	store      Store // nil: the cache is off
 	maxEntry   int64
 	condWrites bool
+	// sizer is store when it can tell its number of entries (MemoryStore
+	// can): an empty store is not consulted. Found once, not per call.
+	sizer interface{ Len() int }
 }
 
 func (o cacheOptions) resolved() cacheConfig {
@@ -313,7 +317,8 @@ func (o cacheOptions) resolved() cacheConfig {
 	if max < 0 {
 		max = 0
 	}
-	return cacheConfig{store: s, maxEntry: max, condWrites: o.condWrites}
+	sizer, _ := s.(interface{ Len() int })
+	return cacheConfig{store: s, maxEntry: max, condWrites: o.condWrites, sizer: sizer}
 }
 
 // WithCache sets the store that keeps GET responses for revalidation (see
@@ -343,7 +348,9 @@ type cacheCall struct {
 	on        bool          // the cache takes part in this call
 	get       bool          // a GET (store, revalidate); else an unsafe method (invalidate)
 	key       string        // "GET " + URL, built on first use (keyOf)
-	partition string        // hash of the credentials, "" for none
+	creds     []string      // the client's credential headers (for partitionOf)
+	partition string        // hash of the credentials, "" for none; built on first use
+	parted    bool          // partition is built
 	orig      *http.Request // the request before the cache added anything
 	entries   []*Entry      // stored entries of this partition, seen before sending
 	selected  *Entry        // the entry whose Vary matches the request
@@ -362,24 +369,32 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 	cs := &x.cache
 	switch req.Method {
 	case http.MethodGet, "":
-		if len(req.Header["Range"]) > 0 || cacheDirective(req.Header, "no-store") {
+		// Many GETs carry no header at all: then there is nothing to
+		// look up in it.
+		hdr := len(req.Header) > 0
+		if hdr && (len(req.Header["Range"]) > 0 || cacheDirective(req.Header, "no-store")) {
 			return req
 		}
 		if !cacheableURL(req.URL) {
 			return req
 		}
-		// The key (a URL string) is built only when something is looked up
-		// or stored: most GETs of an empty cache, or of responses without
-		// validators, never need it.
-		cs.on, cs.get, cs.orig = true, true, req
-		cs.partition = requestPartition(req, c.redirect.credentials)
-		if hasCallerConditional(req.Header) {
+		// The key (a URL string) and the partition (a hash of the
+		// credentials) are built only when something is looked up or
+		// stored: most GETs of an empty cache, or of responses without
+		// validators, never need them.
+		cs.on, cs.get, cs.orig, cs.creds = true, true, req, c.redirect.credentials
+		if c.hc.Jar != nil {
+			// net/http adds the jar's cookies to this very header when it
+			// sends: the partition is of the caller's credentials only.
+			cs.partitionOf()
+		}
+		if hdr && hasCallerConditional(req.Header) {
 			return req // the caller's own: its 304 passes through
 		}
-		if l, ok := cc.store.(interface{ Len() int }); ok && l.Len() == 0 {
+		if cc.sizer != nil && cc.sizer.Len() == 0 {
 			return req
 		}
-		cs.entries = c.cacheLoad(req, cs.keyOf(), cs.partition)
+		cs.entries = c.cacheLoad(req, cs.keyOf(), cs.partitionOf())
 		if len(cs.entries) == 0 {
 			return req
 		}
@@ -436,7 +451,7 @@ const maxValidatorTags = 32
 // of the variant whose Vary matches the request, when there is one).
 func (cs *cacheCall) addValidators(req *http.Request) *http.Request {
 	for _, e := range cs.entries {
-		if cacheVariant(cacheVary(e.Header), req.Header, cs.partition) == e.Variant &&
+		if cacheVariant(cacheVary(e.Header), req.Header, cs.partitionOf()) == e.Variant &&
 			(cs.selected == nil || e.Stored.After(cs.selected.Stored)) {
 			cs.selected = e
 		}
@@ -598,7 +613,7 @@ func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
 		return resp
 	}
 	tmpl := &Entry{
-		Variant:    cacheVariant(vary, cs.orig.Header, cs.partition),
+		Variant:    cacheVariant(vary, cs.orig.Header, cs.partitionOf()),
 		URL:        final,
 		StatusCode: http.StatusOK,
 		Header:     storedHeader(h),
@@ -853,6 +868,15 @@ func (cs *cacheCall) keyOf() string {
 		cs.key, _ = cacheKey(cs.orig.URL)
 	}
 	return cs.key
+}
+
+// partitionOf returns the partition of the call's request (requestPartition),
+// built on first use.
+func (cs *cacheCall) partitionOf() string {
+	if !cs.parted {
+		cs.partition, cs.parted = requestPartition(cs.orig, cs.creds), true
+	}
+	return cs.partition
 }
 
 // cacheableURL reports whether u can be a cache key (absolute, with a host).

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1501,5 +1503,46 @@ func TestCachePartitionByRegisteredCredential(t *testing.T) {
 		if string(b) != "data of "+tenant {
 			t.Fatalf("tenant %s got %q", tenant, b)
 		}
+	}
+}
+
+// Cookies a jar adds do not partition the cache (WithCache's contract):
+// net/http writes them into the header of the request it sends, so the
+// partition must be taken before sending.
+func TestCacheJarCookiesDoNotPartition(t *testing.T) {
+	var inm []string
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inm = append(inm, r.Header.Get("If-None-Match"))
+		if r.Header.Get("Cookie") == "" {
+			t.Errorf("request %d without the jar's cookie", len(inm))
+		}
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		io.WriteString(w, "doc")
+	}))
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(srv.URL)
+	jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: "s1"}})
+	c := newTestClient(t, WithHTTPClient(&http.Client{Jar: jar}))
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/doc", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "doc" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, b)
+		}
+	}
+	if len(inm) != 2 || inm[1] != `"v1"` {
+		t.Fatalf("If-None-Match sent: %q; want the second request to revalidate", inm)
 	}
 }

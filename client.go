@@ -268,6 +268,7 @@ type exchange struct {
 	waited       time.Duration
 	hops         []Hop
 	cache        cacheCall
+	body         bodySource // the request body of the current chain (follow)
 }
 
 func (x *exchange) info() Info {
@@ -328,7 +329,7 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 func (c *Client) own(req *http.Request, ro *requestOptions) *http.Request {
 	needURL := c.base != nil && !req.URL.IsAbs()
 	needKey := c.idemKeys && (req.Method == http.MethodPost || req.Method == http.MethodPatch) &&
-		req.Header.Get("Idempotency-Key") == ""
+		headerValue(req.Header, "Idempotency-Key") == ""
 	noCreds := ro != nil && ro.foreign
 	needHeader := false
 	for _, kv := range c.headers {

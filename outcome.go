@@ -571,8 +571,8 @@ func isProblemJSON(contentType string) bool {
 }
 
 func (o *Created) resolveLocation() {
-	raw := o.resp.Header.Get("Location")
-	if raw == "" && len(o.resp.Header.Values("Location")) == 0 {
+	raw := headerValue(o.resp.Header, "Location")
+	if raw == "" && len(o.resp.Header["Location"]) == 0 {
 		if u := requestURL(o.resp); u != nil {
 			cp := *u
 			o.Location = &cp

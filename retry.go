@@ -127,7 +127,7 @@ func Idempotent(req *http.Request) bool {
 		http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return req.Header.Get("Idempotency-Key") != ""
+	return headerValue(req.Header, "Idempotency-Key") != ""
 }
 
 // retryableTransportError reports whether err is a network failure worth
