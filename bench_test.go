@@ -3,6 +3,7 @@ package semhttp
 import (
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -130,5 +131,69 @@ func BenchmarkParallelGet(b *testing.B) {
 		c := New(WithoutCache())
 		defer c.CloseIdleConnections()
 		run(b, c.Do)
+	})
+}
+
+// cannedTransport answers every request at once with a small JSON 200:
+// no network, so a benchmark through it measures the client's own cost.
+type cannedTransport struct{}
+
+func (cannedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	return &http.Response{
+		StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/json"}},
+		Body:          io.NopCloser(strings.NewReader(`{"id":42}`)),
+		ContentLength: 9, Request: r,
+	}, nil
+}
+
+// BenchmarkOverhead is a GET through each client on a transport that
+// answers at once (cannedTransport): what the layers above the transport
+// cost per call, without the network's noise. raw is http.Client.Do.
+//
+//	go test -run '^$' -bench Overhead -benchmem -count 10 . | benchstat -col /client -
+func BenchmarkOverhead(b *testing.B) {
+	const url = "http://api.test/widgets/42"
+	get := func(b *testing.B, do func(*http.Request) (*http.Response, error)) {
+		b.ReportAllocs()
+		for b.Loop() {
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			resp, err := do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	b.Run("client=raw", func(b *testing.B) {
+		hc := &http.Client{Transport: cannedTransport{}}
+		get(b, hc.Do)
+	})
+	b.Run("client=retryablehttp", func(b *testing.B) {
+		rc := retryablehttp.NewClient()
+		rc.Logger = nil
+		rc.HTTPClient.Transport = cannedTransport{}
+		get(b, func(req *http.Request) (*http.Response, error) {
+			rreq, err := retryablehttp.FromRequest(req)
+			if err != nil {
+				return nil, err
+			}
+			return rc.Do(rreq)
+		})
+	})
+	c := New(WithTransport(cannedTransport{}))
+	b.Run("client=semhttp-Do", func(b *testing.B) { get(b, c.Do) })
+	b.Run("client=semhttp-Send", func(b *testing.B) {
+		get(b, func(req *http.Request) (*http.Response, error) {
+			out, err := c.Send(req)
+			if err != nil {
+				return nil, err
+			}
+			return out.Response(), nil
+		})
 	})
 }

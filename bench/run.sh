@@ -6,7 +6,11 @@
 #   3. semhttp's ratios to each peer and the targets of issue 10, PASS/FAIL;
 #   4. the peak RSS of a 256 MiB upload and download through each client,
 #      each in its own process (/usr/bin/time -v when present, and VmHWM
-#      read by the program itself).
+#      read by the program itself);
+#   5. instructions per request of Get200, Post201 and PollJob through each
+#      client, counted by valgrind --tool=callgrind (cmd/instr): the
+#      figure that stays put (about ±1 %) when the wall clock swings by
+#      ±20 %, so the targets it decides are decided.
 # Everything is also saved under bench/results/<date>/ (git-ignored).
 #
 # Usage: bench/run.sh            full run (-count 10, -benchtime 1s; ~15 min)
@@ -14,7 +18,8 @@
 # Environment overrides: COUNT, BENCHTIME, BIGTIME (benchtime of the 64 MiB
 # transfers), BENCH (regexp), BENCH_MIB (transfer size in the benchmarks,
 # 64), RSS_MIB (transfer size in the RSS programs, 256), SKIP_RSS=1,
-# SKIP_BENCH=1, PIN=1.
+# SKIP_BENCH=1, SKIP_INSTR=1, INSTR_REPS (samples per client and workload,
+# 5; ~8 min on 2 cores), INSTR_OPS (get,post,poll), PIN=1.
 # Default: server and client in one process on all CPUs.
 # PIN=1 (when taskset exists and nproc >= 2): the workload server runs as its own process (cmd/rss-server) on CPU 1
 # and the benchmark binary on CPU 0 (so GOMAXPROCS=1 for every client), via
@@ -33,8 +38,11 @@ cd "$(dirname "$0")"
 COUNT=${COUNT:-10}
 BENCHTIME=${BENCHTIME:-1s}
 BIGTIME=${BIGTIME:-}
+INSTR_REPS=${INSTR_REPS:-5}
+INSTR_ARGS=()
 if [ "${1:-}" = "-quick" ]; then
   COUNT=${QUICK_COUNT:-2}; BENCHTIME=100x; BIGTIME=${BIGTIME:-5x}
+  INSTR_REPS=1; INSTR_ARGS=(-warm 400 -n 200)
 fi
 BENCH=${BENCH:-.}
 export BENCH_MIB=${BENCH_MIB:-64}
@@ -148,17 +156,30 @@ if [ -z "${SKIP_BENCH:-}" ]; then
   done
 fi
 
+# One workload server, in its own process, for the RSS programs and the
+# instruction counts (neither measures it).
+addr=""
+start_server() {
+  [ -n "$addr" ] && return
+  go build -o "$bin/" ./cmd/rss-server
+  local stmp
+  stmp=$(mktemp -d)
+  tmps+=("$stmp")
+  "$bin/rss-server" -addrfile "$stmp/addr" -timeout 1h &
+  pids+=($!)
+  for _ in $(seq 50); do [ -s "$stmp/addr" ] && break; sleep 0.1; done
+  if [ ! -s "$stmp/addr" ]; then echo "rss-server did not write its address"; exit 1; fi
+  addr=$(cat "$stmp/addr")
+}
+
 if [ -z "${SKIP_RSS:-}" ]; then
   echo "== whole-process memory: ${RSS_MIB} MiB through each client, each in its own process"
-  go build -o "$bin/" ./cmd/rss-server ./cmd/rss-raw ./cmd/rss-retryablehttp ./cmd/rss-resty ./cmd/rss-semhttp
+  go build -o "$bin/" ./cmd/rss-raw ./cmd/rss-retryablehttp ./cmd/rss-resty ./cmd/rss-semhttp
+  start_server
   tmp=$(mktemp -d)
   tmps+=("$tmp")
   head -c $((RSS_MIB << 20)) /dev/urandom > "$tmp/upload.bin"
   cat "$tmp/upload.bin" > /dev/null # in the page cache before any client reads it
-  "$bin/rss-server" -addrfile "$tmp/addr" -timeout 30m &
-  pids+=($!)
-  for _ in $(seq 50); do [ -s "$tmp/addr" ] && break; sleep 0.1; done
-  addr=$(cat "$tmp/addr")
   : > "$out/rss.txt"
   for op in download upload; do
     for spec in "rss-raw raw" "rss-retryablehttp retryablehttp" "rss-resty resty" "rss-resty resty-stream" \
@@ -180,13 +201,30 @@ if [ -z "${SKIP_RSS:-}" ]; then
   echo
 fi
 
+if [ -z "${SKIP_INSTR:-}" ]; then
+  if command -v valgrind > /dev/null; then
+    echo "== instructions per request (valgrind --tool=callgrind; cmd/instr; raw samples in $out/instr.txt)"
+    go build -o "$bin/" ./cmd/instr
+    start_server
+    "$bin/instr" -measure -addr "$addr" -ops "${INSTR_OPS:-get,post,poll}" -reps "$INSTR_REPS" \
+      -parallel "$(nproc)" "${INSTR_ARGS[@]}" > "$out/instr.txt"
+    "$BENCHSTAT" -col /client "$out/instr.txt" | tee "$out/instr-benchstat.txt"
+    echo
+  else
+    echo "== instructions per request: skipped, valgrind is not installed (Debian: apt-get install valgrind)"
+    echo
+  fi
+fi
+
 echo "== semhttp vs peers"
 ratio_args=()
 [ -s "$out/rss.txt" ] 2>/dev/null && ratio_args+=(-rss "$out/rss.txt")
-if [ -s "$out/bench.txt" ]; then
-  go run ./cmd/ratios "${ratio_args[@]}" "$out/bench.txt"
-else
-  printf '' > "$out/empty.txt"; go run ./cmd/ratios "${ratio_args[@]}" "$out/empty.txt"
+inputs=()
+[ -s "$out/bench.txt" ] 2>/dev/null && inputs+=("$out/bench.txt")
+[ -s "$out/instr.txt" ] 2>/dev/null && inputs+=("$out/instr.txt")
+if [ ${#inputs[@]} -eq 0 ]; then
+  printf '' > "$out/empty.txt"; inputs=("$out/empty.txt")
 fi
+go run ./cmd/ratios "${ratio_args[@]}" "${inputs[@]}"
 echo
 echo "saved in bench/$out"
