@@ -11,12 +11,5 @@ func callgrindZeroStats() {
 	clientRequest(&[6]uintptr{zeroStats})
 }
 
-// runningOnValgrind is RUNNING_ON_VALGRIND (valgrind.h): the number of
-// valgrinds the program runs under, 0 natively.
-func runningOnValgrind() bool {
-	const running = 0x1001 // VG_USERREQ__RUNNING_ON_VALGRIND
-	return clientRequest(&[6]uintptr{running}) > 0
-}
-
 // zeroes: the child can drop its warm-up from the count.
 const zeroes = true

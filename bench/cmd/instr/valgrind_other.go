@@ -3,10 +3,9 @@
 package main
 
 // Elsewhere than amd64 the client requests are not wired: counts then
-// include start-up and warm-up, which the -n1/-n2 difference removes.
+// include start-up and warm-up, which -measure removes by taking the
+// difference of a run of -n requests and one of -n/10.
 func callgrindZeroStats() {}
-
-func runningOnValgrind() bool { return false }
 
 // zeroes: the child cannot drop its warm-up from the count, so -measure
 // takes the difference of two runs instead.
