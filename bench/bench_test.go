@@ -45,27 +45,12 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// Client sets per workload, in the order benchstat shows them (raw first,
-// so every column is compared with the floor).
+// Client sets per workload (see workload.Clients).
 var (
-	basicClients = []string{
-		workload.NameRaw, workload.NameRetryable, workload.NameResty,
-		workload.NameSemhttpSend, workload.NameSemhttpDo,
-	}
-	parallelClients = []string{
-		workload.NameRaw, workload.NameRawPool64,
-		workload.NameRetryable, workload.NameRetryablePool,
-		workload.NameResty, workload.NameRestyPool64,
-		workload.NameSemhttpSend, workload.NameSemhttpDo,
-	}
-	downloadClients = []string{
-		workload.NameRaw, workload.NameRetryable, workload.NameResty, workload.NameRestyStream,
-		workload.NameSemhttpSend, workload.NameSemhttpDo,
-	}
-	uploadClients = []string{
-		workload.NameRaw, workload.NameRetryable, workload.NameResty,
-		workload.NameSemhttpSend, workload.NameSemhttpDo,
-	}
+	basicClients    = workload.BasicClients
+	parallelClients = workload.ParallelClients
+	downloadClients = workload.DownloadClients
+	uploadClients   = workload.UploadClients
 )
 
 // server is the workload server of a benchmark: in this process, or the

@@ -9,15 +9,18 @@
 //	go test -run '^$' -bench . -count 10 | tee new.txt
 //	benchstat -col /client new.txt
 //
-// run.sh does that, adds semhttp-vs-peer ratios with the targets of
-// issue 10 (cmd/ratios), and measures the peak RSS of a 256 MiB upload and
-// download with each client in its own process (cmd/rss-*). How each
-// client is configured is written in internal/workload/clients.go.
+// run.sh does that, measures the peak RSS of a 256 MiB upload and download
+// with each client in its own process (cmd/rss-*), counts the instructions
+// one request costs each client under valgrind (cmd/instr: the figure that
+// repeats within about 1 % where the wall clock of a small shared VM
+// swings by ±20 %), and prints semhttp-vs-peer ratios with the targets of
+// issue 10 (cmd/ratios). How each client is configured is written in
+// internal/workload/clients.go.
 //
 // Sizes: BENCH_MIB (or -mib) sets the download and upload size of the
 // benchmarks, 64 MiB by default. BENCH_SERVER (a base URL, such as the
 // one cmd/rss-server writes) runs the benchmarks against that server
 // instead of one in the test process; its counters are read from
-// GET /_stats. run.sh does that by default, the server pinned to CPU 1 and
-// the benchmarks to CPU 0 (PIN=0 to keep them in one process).
+// GET /_stats. PIN=1 run.sh does that, the server pinned to CPU 1 and the
+// benchmarks to CPU 0 (by default both run in one process).
 package bench

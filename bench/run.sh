@@ -7,10 +7,10 @@
 #   4. the peak RSS of a 256 MiB upload and download through each client,
 #      each in its own process (/usr/bin/time -v when present, and VmHWM
 #      read by the program itself);
-#   5. instructions per request of Get200, Post201 and PollJob through each
-#      client, counted by valgrind --tool=callgrind (cmd/instr): the
-#      figure that stays put (about ±1 %) when the wall clock swings by
-#      ±20 %, so the targets it decides are decided.
+#   5. instructions per request (per MiB for the transfers) of the same
+#      workloads through each client, counted by valgrind --tool=callgrind
+#      (cmd/instr): the figure that stays put (about ±1 %) when the wall
+#      clock swings by ±20 %, so the targets it decides are decided.
 # Everything is also saved under bench/results/<date>/ (git-ignored).
 #
 # Usage: bench/run.sh            full run (-count 10, -benchtime 1s; ~15 min)
@@ -19,7 +19,8 @@
 # transfers), BENCH (regexp), BENCH_MIB (transfer size in the benchmarks,
 # 64), RSS_MIB (transfer size in the RSS programs, 256), SKIP_RSS=1,
 # SKIP_BENCH=1, SKIP_INSTR=1, INSTR_REPS (samples per client and workload,
-# 5; ~8 min on 2 cores), INSTR_OPS (get,post,poll), PIN=1.
+# 5; ~15 min on 2 cores), INSTR_OPS (get,post,poll,parallel,download,upload),
+# PIN=1.
 # Default: server and client in one process on all CPUs.
 # PIN=1 (when taskset exists and nproc >= 2): the workload server runs as its own process (cmd/rss-server) on CPU 1
 # and the benchmark binary on CPU 0 (so GOMAXPROCS=1 for every client), via
@@ -42,7 +43,7 @@ INSTR_REPS=${INSTR_REPS:-5}
 INSTR_ARGS=()
 if [ "${1:-}" = "-quick" ]; then
   COUNT=${QUICK_COUNT:-2}; BENCHTIME=100x; BIGTIME=${BIGTIME:-5x}
-  INSTR_REPS=1; INSTR_ARGS=(-warm 400 -n 200)
+  INSTR_REPS=1; INSTR_ARGS=(-scale 0.05)
 fi
 BENCH=${BENCH:-.}
 export BENCH_MIB=${BENCH_MIB:-64}
@@ -206,7 +207,7 @@ if [ -z "${SKIP_INSTR:-}" ]; then
     echo "== instructions per request (valgrind --tool=callgrind; cmd/instr; raw samples in $out/instr.txt)"
     go build -o "$bin/" ./cmd/instr
     start_server
-    "$bin/instr" -measure -addr "$addr" -ops "${INSTR_OPS:-get,post,poll}" -reps "$INSTR_REPS" \
+    "$bin/instr" -measure -addr "$addr" -ops "${INSTR_OPS:-get,post,poll,parallel,download,upload}" -reps "$INSTR_REPS" \
       -parallel "$(nproc)" "${INSTR_ARGS[@]}" > "$out/instr.txt"
     "$BENCHSTAT" -col /client "$out/instr.txt" | tee "$out/instr-benchstat.txt"
     echo

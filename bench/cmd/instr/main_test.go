@@ -26,15 +26,23 @@ func TestCollected(t *testing.T) {
 func TestRun(t *testing.T) {
 	srv := httptest.NewServer(workload.NewServer())
 	defer srv.Close()
-	for _, op := range []string{"get", "post", "poll"} {
-		for _, c := range defaultClients(op) {
-			if err := run(srv.URL, c, op, 1, 2); err != nil {
-				t.Errorf("%s %s: %v", c, op, err)
+	file, err := uploadFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(file)
+	for name, o := range ops {
+		for _, c := range o.clients {
+			if err := run(srv.URL, c, name, file, 1, 2); err != nil {
+				t.Errorf("%s %s: %v", c, name, err)
 			}
 		}
 	}
-	if err := run(srv.URL, workload.NameRaw, "delete", 0, 1); err == nil {
+	if err := run(srv.URL, workload.NameRaw, "delete", "", 0, 1); err == nil {
 		t.Error("an unknown op was accepted")
+	}
+	if err := run(srv.URL, workload.NameRaw, "upload", "", 0, 1); err == nil {
+		t.Error("an upload without a file was accepted")
 	}
 }
 
@@ -55,16 +63,19 @@ func TestMeasure(t *testing.T) {
 	}
 	stdout := os.Stdout
 	os.Stdout = out
-	m := measurer{addr: srv.URL, warm: 2, n: 10, parallel: 2}
-	err = m.run(context.Background(), []string{"get"}, []string{workload.NameRaw, workload.NameSemhttpSend}, 1)
+	m := measurer{addr: srv.URL, scale: 0.0025, parallel: 2} // get: 20 warm, 5 counted; upload: 1 and 1
+	err = m.run(context.Background(), []string{"get", "upload"}, []string{workload.NameRaw, workload.NameSemhttpSend}, 1)
 	os.Stdout = stdout
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(out.Name())
 	for _, c := range []string{"raw", "semhttp-Send"} {
-		if !regexpMatch(`(?m)^BenchmarkGet200/client=`+c+`\t10\t\d+ instructions/op$`, string(b)) {
-			t.Errorf("no sample for %s in:\n%s", c, b)
+		if !regexpMatch(`(?m)^BenchmarkGet200/client=`+c+`\t5\t\d+ instructions/op$`, string(b)) {
+			t.Errorf("no Get200 sample for %s in:\n%s", c, b)
+		}
+		if !regexpMatch(`(?m)^BenchmarkUpload/client=`+c+`\t1\t\d+ instructions/MiB$`, string(b)) {
+			t.Errorf("no Upload sample for %s in:\n%s", c, b)
 		}
 	}
 }

@@ -57,17 +57,17 @@ func TestReport(t *testing.T) {
 	rss, _ := parseRSS(strings.NewReader("rss client=semhttp-Send op=upload mib=256 vmhwm_kib=9000 time_maxrss_kib=9100\n" +
 		"rss client=semhttp-Do op=upload mib=256 vmhwm_kib=40000\n"))
 	var b strings.Builder
-	instr, _ := parseBench(strings.NewReader("BenchmarkGet200/client=raw\t2000\t60000 instructions/op\n" +
-		"BenchmarkGet200/client=semhttp-Send\t2000\t63000 instructions/op\n" +
-		"BenchmarkGet200/client=retryablehttp\t2000\t61000 instructions/op\n"))
+	instr, _ := parseBench(strings.NewReader("BenchmarkPost201/client=raw\t2000\t60000 instructions/op\n" +
+		"BenchmarkPost201/client=semhttp-Send\t2000\t63000 instructions/op\n" +
+		"BenchmarkPost201/client=retryablehttp\t2000\t61000 instructions/op\n"))
 	res.merge(instr)
 	failed := report(&b, res, rss)
 	out := b.String()
 	for _, want := range []string{
 		"PASS  Get200 semhttp-Send ns/op ≤ 1.10× raw", // 2100 ≤ 2200
 		"FAIL  Get200 semhttp-Do ns/op ≤ 1.10× raw",   // 6 samples of 2400–2700 vs 1100, 3300 and 6× 2200: p≈0.01
-		"PASS  Get200 semhttp-Send instructions/op ≤ 1.10× raw",
-		"FAIL  Get200 semhttp-Send instructions/op ≤ retryablehttp",
+		"PASS  Post201 semhttp-Send instructions/op ≤ 1.10× raw",
+		"FAIL  Post201 semhttp-Send instructions/op ≤ retryablehttp",
 		"63000 instructions/op vs 61000 instructions/op (1.03×)",
 		"FAIL  Get200 semhttp-Do allocs/op ≤ raw+15",   // 90 > 83
 		"PASS  Get200 semhttp-Send allocs/op ≤ raw+15", // 77 ≤ 83
@@ -89,6 +89,25 @@ func TestReport(t *testing.T) {
 	}
 	if failed != 4 {
 		t.Errorf("failed = %d, want 4\n%s", failed, out)
+	}
+}
+
+// With instruction counts of a workload, its wall-clock targets are
+// shown, not judged.
+func TestInstructionsDecide(t *testing.T) {
+	res, _ := parseBench(strings.NewReader(sample + "BenchmarkGet200/client=raw\t2000\t60000 instructions/op\n" +
+		"BenchmarkGet200/client=semhttp-Do\t2000\t61000 instructions/op\n"))
+	var b strings.Builder
+	report(&b, res, nil)
+	out := b.String()
+	for _, want := range []string{
+		"info  Get200 semhttp-Do ns/op ≤ 1.10× raw",
+		"PASS  Get200 semhttp-Do instructions/op ≤ 1.10× raw",
+		"FAIL  Get200 semhttp-Do allocs/op ≤ raw+15", // allocations are still judged
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 }
 

@@ -59,6 +59,25 @@ const (
 	NameSemhttpPoller = "semhttp-Poller"
 )
 
+// Client sets per workload, in the order benchstat shows them (raw first,
+// so every column is compared with the floor). The timed benchmarks and
+// cmd/instr use the same sets.
+var (
+	BasicClients = []string{
+		NameRaw, NameRetryable, NameResty, NameSemhttpSend, NameSemhttpDo,
+	}
+	ParallelClients = []string{
+		NameRaw, NameRawPool64, NameRetryable, NameRetryablePool,
+		NameResty, NameRestyPool64, NameSemhttpSend, NameSemhttpDo,
+	}
+	DownloadClients = []string{
+		NameRaw, NameRetryable, NameResty, NameRestyStream, NameSemhttpSend, NameSemhttpDo,
+	}
+	UploadClients = []string{
+		NameRaw, NameRetryable, NameResty, NameSemhttpSend, NameSemhttpDo,
+	}
+)
+
 // NewRunner returns the runner called name (see the Name constants).
 func NewRunner(name string) (Runner, error) {
 	switch name {
