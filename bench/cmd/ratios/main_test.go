@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -57,9 +58,13 @@ func TestReport(t *testing.T) {
 	rss, _ := parseRSS(strings.NewReader("rss client=semhttp-Send op=upload mib=256 vmhwm_kib=9000 time_maxrss_kib=9100\n" +
 		"rss client=semhttp-Do op=upload mib=256 vmhwm_kib=40000\n"))
 	var b strings.Builder
-	instr, _ := parseBench(strings.NewReader("BenchmarkPost201/client=raw\t2000\t60000 instructions/op\n" +
-		"BenchmarkPost201/client=semhttp-Send\t2000\t63000 instructions/op\n" +
-		"BenchmarkPost201/client=retryablehttp\t2000\t61000 instructions/op\n"))
+	var lines strings.Builder
+	for i := range 5 { // five samples a side: enough for p < 0.05
+		fmt.Fprintf(&lines, "BenchmarkPost201/client=raw\t2000\t%d instructions/op\n", 60000+i)
+		fmt.Fprintf(&lines, "BenchmarkPost201/client=semhttp-Send\t2000\t%d instructions/op\n", 63000+i)
+		fmt.Fprintf(&lines, "BenchmarkPost201/client=retryablehttp\t2000\t%d instructions/op\n", 61000+i)
+	}
+	instr, _ := parseBench(strings.NewReader(lines.String()))
 	res.merge(instr)
 	failed := report(&b, res, rss)
 	out := b.String()
@@ -68,7 +73,7 @@ func TestReport(t *testing.T) {
 		"FAIL  Get200 semhttp-Do ns/op ≤ 1.10× raw",   // 6 samples of 2400–2700 vs 1100, 3300 and 6× 2200: p≈0.01
 		"PASS  Post201 semhttp-Send instructions/op ≤ 1.10× raw",
 		"FAIL  Post201 semhttp-Send instructions/op ≤ retryablehttp",
-		"63000 instructions/op vs 61000 instructions/op (1.03×)",
+		"63002 instructions/op vs 61002 instructions/op (1.03×), p=0.01",
 		"FAIL  Get200 semhttp-Do allocs/op ≤ raw+15",   // 90 > 83
 		"PASS  Get200 semhttp-Send allocs/op ≤ raw+15", // 77 ≤ 83
 		"n.s.  Download semhttp-Send MB/s ≥ 0.95× raw", // 900 < 950.5, but one sample each
