@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,6 +132,14 @@ func newAccepted(b base, polling bool) *Accepted {
 	a.bodyLater = !peek && a.Monitor == nil && errors.Is(a.MonitorErr, ErrNoMonitor) &&
 		!errors.Is(a.MonitorErr, ErrBadMonitor) && isJSONType(headerValue(b.resp.Header, "Content-Type"))
 	return a
+}
+
+// settle makes an *Accepted classified for a poll (body unread) what Send
+// returns: a JSON body of known, small length is searched for the monitor.
+func (a *Accepted) settle() {
+	if n := a.resp.ContentLength; n >= 0 && n <= MaxStatusBody {
+		a.resolveMonitor()
+	}
 }
 
 // resolveMonitor looks for a monitor in a body that newAccepted left
@@ -289,30 +298,39 @@ func peekBody(resp *http.Response) ([]byte, bool) {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return nil, false
 	}
-	var data []byte
-	var err error
+	// The usual status document has a known, small length: a buffer of
+	// that size (plus the byte that finds the end) is the only
+	// allocation. A body that does not match its length is read all the
+	// same, growing the buffer, up to the limit.
+	size := int64(512)
 	if n := resp.ContentLength; n > 0 && n <= MaxStatusBody {
-		// The usual status document: its length is known, so one
-		// buffer of that size (and a read that finds the end).
-		data = make([]byte, n, n+1)
-		m, rerr := io.ReadFull(resp.Body, data[:n+1])
-		data = data[:m]
-		switch {
-		case int64(m) < n:
-			err = rerr // cut short: ErrUnexpectedEOF or the transport's error
-		case int64(m) > n:
-			err = errLongerThanDeclared
+		size = n + 1
+	}
+	data := make([]byte, 0, size)
+	var err error
+	for empty := 0; len(data) <= MaxStatusBody; {
+		if len(data) == cap(data) {
+			data = slices.Grow(data, min(cap(data), MaxStatusBody+1-len(data)))
 		}
-	} else {
-		var buf bytes.Buffer
-		_, err = buf.ReadFrom(io.LimitReader(resp.Body, MaxStatusBody+1))
-		data = buf.Bytes()
+		var m int
+		m, err = resp.Body.Read(data[len(data):min(cap(data), MaxStatusBody+1)])
+		data = data[:len(data)+m]
+		if err != nil {
+			break
+		}
+		if m > 0 {
+			empty = 0
+		} else if empty++; empty == 100 {
+			err = io.ErrNoProgress // a reader that answers (0, nil) for ever
+			break
+		}
+	}
+	if err == io.EOF {
+		err = nil
 	}
 	resp.Body = &replayBody{data: data, rest: resp.Body}
 	return data, err == nil && len(data) > 0 && len(data) <= MaxStatusBody
 }
-
-var errLongerThanDeclared = errors.New("semhttp: body longer than its Content-Length")
 
 // replayBody serves peeked bytes then the rest of the original body.
 type replayBody struct {
@@ -1616,7 +1634,8 @@ func (p *Poller) get(ctx context.Context, target *url.URL) (Outcome, error) {
 		return nil, fmt.Errorf("%w: %v", ErrBadMonitor, err)
 	}
 	u := *target
-	req.URL, req.Host = &u, strings.TrimSuffix(u.Host, ":")
+	u.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest does: "h:" is "h"
+	req.URL, req.Host = &u, u.Host
 	if same {
 		for k, v := range p.header {
 			req.Header[k] = append([]string(nil), v...)
@@ -1774,6 +1793,11 @@ func discard(out Outcome) {
 }
 
 func (p *Poller) finish(out Outcome, pr Progress) {
+	if a, ok := out.(*Accepted); ok {
+		// The result is itself a 202, now the caller's: classified as a
+		// poll, its body was left unread; look in it as Send would.
+		a.settle()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done, p.result, p.last = true, out, pr

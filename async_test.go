@@ -1595,8 +1595,11 @@ func TestPeekBodyKnownLength(t *testing.T) {
 	}{
 		{"whole", `{"status":"running"}`, 20, nil, true},
 		{"cut short", `{"stat`, 20, io.ErrUnexpectedEOF, false},
-		{"longer than declared", `{"status":"running"}xx`, 20, nil, false},
+		// A hand-built response whose length is wrong is read all the same.
+		{"shorter than declared, clean end", `{"a":1}`, 20, nil, true},
+		{"longer than declared", `{"status":"running","x":1}`, 20, nil, true},
 		{"unknown length", `{"status":"running"}`, -1, nil, true},
+		{"over the limit", strings.Repeat(" ", MaxStatusBody) + "{}", MaxStatusBody + 2, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := &stubBody{r: strings.NewReader(tc.body), err: tc.err}
@@ -1610,13 +1613,25 @@ func TestPeekBodyKnownLength(t *testing.T) {
 			}
 			got, err := io.ReadAll(resp.Body)
 			if string(got) != tc.body || err != tc.err {
-				t.Fatalf("replayed %q, %v; want %q, %v", got, err, tc.body, tc.err)
+				t.Fatalf("replayed %d bytes (%v); want the %d bytes, %v", len(got), err, len(tc.body), tc.err)
 			}
 			resp.Body.Close()
 			if !sb.closed {
 				t.Fatal("closing the replayed body did not close the original")
 			}
 		})
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read([]byte) (int, error) { return 0, nil }
+
+// A body that never makes progress does not hang the peek.
+func TestPeekBodyNoProgress(t *testing.T) {
+	resp := &http.Response{Body: io.NopCloser(zeroReader{}), ContentLength: -1}
+	if _, ok := peekBody(resp); ok {
+		t.Fatal("a body that reads nothing was taken as a document")
 	}
 }
 
@@ -1636,5 +1651,52 @@ func TestAcceptedOfAPollLeavesTheBody(t *testing.T) {
 	}
 	if a := newAccepted(base{resp: mk()}, false); a.Monitor == nil || a.MonitorFrom != FromBody {
 		t.Fatalf("caller's 202: monitor %v from %q, want the body's", a.Monitor, a.MonitorFrom)
+	}
+}
+
+// A job whose result is itself a 202 naming its monitor in a JSON body:
+// the *Accepted that Wait returns has found it, as Send's would (the
+// poller's own requests leave 202 bodies unread).
+func TestWaitResultIsAnAcceptedWithBodyMonitor(t *testing.T) {
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/jobs":
+			w.Header().Set("Location", "/ops/1")
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusAccepted)
+		case "/ops/1":
+			io.WriteString(w, `{"status":"succeeded","resourceLocation":"/next"}`)
+		case "/next":
+			w.WriteHeader(http.StatusAccepted)
+			io.WriteString(w, `{"statusUrl":"/ops/2"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	c := newTestClient(t)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/jobs", nil)
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, ok := out.(*Accepted)
+	if !ok {
+		t.Fatalf("got %T, want *Accepted", out)
+	}
+	res, err := acc.Wait(context.Background(), WithPollInterval(time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	next, ok := res.(*Accepted)
+	if !ok {
+		t.Fatalf("result %T, want *Accepted", res)
+	}
+	if next.Monitor == nil || next.Monitor.Path != "/ops/2" || next.MonitorFrom != FromBody {
+		t.Fatalf("result's monitor %v from %q (%v), want /ops/2 from the body", next.Monitor, next.MonitorFrom, next.MonitorErr)
+	}
+	if b, _ := io.ReadAll(next.Response().Body); string(b) != `{"statusUrl":"/ops/2"}` {
+		t.Fatalf("result body %q", b)
 	}
 }
