@@ -100,7 +100,7 @@ func NewRunner(name string) (Runner, error) {
 	case NameSemhttpSend:
 		return &semSendRunner{c: Semhttp()}, nil
 	case NameSemhttpDo:
-		return &semDoRunner{c: Semhttp()}, nil
+		return &rawRunner{hc: Semhttp()}, nil
 	case NameSemhttpPoller:
 		return &semPollerRunner{semSendRunner{c: Semhttp()}}, nil
 	}
@@ -146,7 +146,15 @@ var errNotDone = errors.New("job not done after the expected polls")
 
 // --- raw net/http -------------------------------------------------------
 
-type rawRunner struct{ hc *http.Client }
+// rawRunner is the code of a raw net/http user. It also runs semhttp as a
+// drop-in doer (semhttp-Do): the same code with semhttp.Client.Do in place
+// of http.Client.Do.
+type rawRunner struct{ hc doer }
+
+// doer is what http.Client and semhttp.Client have in common.
+type doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
 
 func (r *rawRunner) Close() { CloseIdle(r.hc) }
 
@@ -708,108 +716,4 @@ func (r *semPollerRunner) PollJob(base string) error {
 		return fmt.Errorf("final outcome %T, want *OK", final)
 	}
 	return consume(final.Response().Body, -1)
-}
-
-// --- semhttp Do ---------------------------------------------------------
-
-// semDoRunner is semhttp as a drop-in doer: the raw runner's code with
-// semhttp.Client.Do in place of http.Client.Do.
-type semDoRunner struct{ c *semhttp.Client }
-
-func (r *semDoRunner) Close() { CloseIdle(r.c) }
-
-func (r *semDoRunner) do(method, u string, body io.Reader, hdr, val string) (*http.Response, error) {
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		return nil, err
-	}
-	if hdr != "" {
-		req.Header.Set(hdr, val)
-	}
-	return r.c.Do(req)
-}
-
-func (r *semDoRunner) GetJSON(base string) error {
-	resp, err := r.do(http.MethodGet, base+PathJSON, nil, "", "")
-	if err != nil {
-		return err
-	}
-	if err := wantStatus(resp.StatusCode, 200); err != nil {
-		resp.Body.Close()
-		return err
-	}
-	return consume(resp.Body, int64(len(JSONPayload)))
-}
-
-func (r *semDoRunner) PostCreate(base string) error {
-	resp, err := r.do(http.MethodPost, base+PathItems, strings.NewReader(RequestPayload), "Content-Type", "application/json")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if err := wantStatus(resp.StatusCode, 201); err != nil {
-		return err
-	}
-	loc, err := resp.Location()
-	if err != nil {
-		return err
-	}
-	if err := checkLocation(loc, "/items/42"); err != nil {
-		return err
-	}
-	return consume(resp.Body, int64(len(CreatedPayload)))
-}
-
-func (r *semDoRunner) Download(base string, size int64) error {
-	resp, err := r.do(http.MethodGet, base+PathBlob+"?size="+strconv.FormatInt(size, 10), nil, "", "")
-	if err != nil {
-		return err
-	}
-	if err := wantStatus(resp.StatusCode, 200); err != nil {
-		resp.Body.Close()
-		return err
-	}
-	return consume(resp.Body, size)
-}
-
-func (r *semDoRunner) Upload(base, path string, size int64) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequest(http.MethodPut, base+PathUpload, f)
-	if err != nil {
-		f.Close()
-		return err
-	}
-	req.ContentLength = size
-	resp, err := r.c.Do(req) // closes f
-	if err != nil {
-		return err
-	}
-	if err := wantStatus(resp.StatusCode, 201); err != nil {
-		resp.Body.Close()
-		return err
-	}
-	return consume(resp.Body, -1)
-}
-
-func (r *semDoRunner) GetDoc(u, inm string) (int, error) {
-	hdr := ""
-	if inm != "" {
-		hdr = "If-None-Match"
-	}
-	resp, err := r.do(http.MethodGet, u, nil, hdr, inm)
-	if err != nil {
-		return 0, err
-	}
-	return docResult(resp.StatusCode, resp.Body)
-}
-
-func (r *semDoRunner) PollJob(base string) error {
-	resp, err := r.do(http.MethodPost, base+PathJobs, strings.NewReader(RequestPayload), "Content-Type", "application/json")
-	if err != nil {
-		return err
-	}
-	return pollLoop(resp, func(u string) (*http.Response, error) { return r.do(http.MethodGet, u, nil, "", "") })
 }
