@@ -12,7 +12,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -298,36 +297,7 @@ func peekBody(resp *http.Response) ([]byte, bool) {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return nil, false
 	}
-	// The usual status document has a known, small length: a buffer of
-	// that size (plus the byte that finds the end) is the only
-	// allocation. A body that does not match its length is read all the
-	// same, growing the buffer, up to the limit.
-	size := int64(512)
-	if n := resp.ContentLength; n > 0 && n <= MaxStatusBody {
-		size = n + 1
-	}
-	data := make([]byte, 0, size)
-	var err error
-	for empty := 0; len(data) <= MaxStatusBody; {
-		if len(data) == cap(data) {
-			data = slices.Grow(data, min(cap(data), MaxStatusBody+1-len(data)))
-		}
-		var m int
-		m, err = resp.Body.Read(data[len(data):min(cap(data), MaxStatusBody+1)])
-		data = data[:len(data)+m]
-		if err != nil {
-			break
-		}
-		if m > 0 {
-			empty = 0
-		} else if empty++; empty == 100 {
-			err = io.ErrNoProgress // a reader that answers (0, nil) for ever
-			break
-		}
-	}
-	if err == io.EOF {
-		err = nil
-	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxStatusBody+1))
 	resp.Body = &replayBody{data: data, rest: resp.Body}
 	return data, err == nil && len(data) > 0 && len(data) <= MaxStatusBody
 }
@@ -1616,6 +1586,19 @@ type step struct {
 // knows (and can resume) which phase a failure happened in.
 func noSeeOther(_ context.Context, hop Hop, _ []Hop) bool {
 	return hop.StatusCode != http.StatusSeeOther
+}
+
+// pollContext is followUp(ctx, foreign, BypassCache()), with
+// RedirectsFor(noSeeOther) when monitor, for the poller's requests, set
+// without closures (it runs on every poll); it also marks the requests as
+// polls, so that classifying their 202s leaves the body to the poller.
+func pollContext(ctx context.Context, foreign, monitor bool) context.Context {
+	ro := inheritedOptions(ctx)
+	ro.capture, ro.foreign, ro.noCache, ro.polling = nil, foreign, true, true
+	if monitor {
+		ro.redirect = noSeeOther
+	}
+	return context.WithValue(ctx, requestOptionsKey{}, ro)
 }
 
 func (p *Poller) get(ctx context.Context, target *url.URL) (Outcome, error) {

@@ -433,10 +433,7 @@ type requestOptionsKey struct{}
 // with it. Options given to an inner call add to (and override) those of
 // an outer one.
 func WithRequestOptions(ctx context.Context, opts ...RequestOption) context.Context {
-	ro := &requestOptions{}
-	if prev, ok := ctx.Value(requestOptionsKey{}).(*requestOptions); ok {
-		*ro = *prev
-	}
+	ro := inheritedOptions(ctx)
 	for _, o := range opts {
 		if o != nil {
 			o(ro)
@@ -473,20 +470,14 @@ func followUp(ctx context.Context, foreign bool, opts ...RequestOption) context.
 	return WithRequestOptions(ctx, opts...)
 }
 
-// pollContext is followUp(ctx, foreign, BypassCache()), with
-// RedirectsFor(noSeeOther) when monitor, for the poller's requests, set
-// without closures (it runs on every poll); it also marks the requests as
-// polls, so that classifying their 202s leaves the body to the poller.
-func pollContext(ctx context.Context, foreign, monitor bool) context.Context {
+// inheritedOptions returns a copy of the options ctx carries (zero when
+// none), for a derived context to change.
+func inheritedOptions(ctx context.Context) *requestOptions {
 	ro := &requestOptions{}
 	if prev, ok := ctx.Value(requestOptionsKey{}).(*requestOptions); ok {
 		*ro = *prev
 	}
-	ro.capture, ro.foreign, ro.noCache, ro.polling = nil, foreign, true, true
-	if monitor {
-		ro.redirect = noSeeOther
-	}
-	return context.WithValue(ctx, requestOptionsKey{}, ro)
+	return ro
 }
 
 // isCredential reports whether the header named key (canonical) is one
