@@ -13,7 +13,8 @@
 #      clock swings by ±20 %, so the targets it decides are decided.
 # Everything is also saved under bench/results/<date>/ (git-ignored).
 #
-# Usage: bench/run.sh            full run (-count 10, -benchtime 1s; ~15 min)
+# Usage: bench/run.sh            full run (-count 10, -benchtime 1s, 5 instruction
+#                                samples per client; ~30 min on 2 cores)
 #        bench/run.sh -quick     a check that everything runs (-count 2, 100x)
 # Environment overrides: COUNT, BENCHTIME, BIGTIME (benchtime of the 64 MiB
 # transfers), BENCH (regexp), BENCH_MIB (transfer size in the benchmarks,
