@@ -116,8 +116,7 @@ type Accepted struct {
 	// RetryAfter is the server's hint for the first poll (zero when absent).
 	RetryAfter time.Duration
 
-	client    *Client // set by Client.Send; nil for outcomes built by Classify
-	bodyLater bool    // the body may name the monitor but was not read yet
+	bodyLater bool // the body may name the monitor but was not read yet
 }
 
 func newAccepted(b base, polling bool) *Accepted {
@@ -996,6 +995,16 @@ func (e *JobFailed) Error() string {
 	return sb.String()
 }
 
+// Problem returns the error the server reported for the job. It is never
+// nil: when the server reported none it has Type "about:blank" and a Title
+// naming the state ("Job failed"); for StateGone, the monitor's 404 or 410.
+func (e *JobFailed) Problem() *Problem {
+	if e.problem != nil || e.State == StateGone {
+		return e.failure.Problem()
+	}
+	return &Problem{Type: "about:blank", Title: "Job " + e.State.String()}
+}
+
 // Unwrap returns the monitor's own failure outcome for StateGone, else nil.
 func (e *JobFailed) Unwrap() error { return e.cause }
 
@@ -1156,7 +1165,7 @@ func (a *Accepted) Poller(opts ...PollOption) (*Poller, error) {
 	if a.client == nil {
 		return nil, ErrNoClient
 	}
-	return a.client.NewPoller(a, opts...)
+	return a.base.client.NewPoller(a, opts...)
 }
 
 // Wait closes the 202's body, polls the job until it ends, and returns the
@@ -1325,7 +1334,7 @@ func (p *Poller) ResumeToken() (string, error) {
 func decodeResumeToken(token string) (pollState, error) {
 	var st pollState
 	bad := func(format string, a ...any) (pollState, error) {
-		return pollState{}, fmt.Errorf("%w: %s", ErrBadResumeToken, fmt.Sprintf(format, a...))
+		return pollState{}, fmt.Errorf("%w: "+format, append([]any{ErrBadResumeToken}, a...)...)
 	}
 	if len(token) > maxTokenBytes {
 		return bad("%d bytes long", len(token))
@@ -1347,7 +1356,7 @@ func decodeResumeToken(token string) (pollState, error) {
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
-		return bad("payload: %v", err)
+		return bad("payload: %w", err)
 	}
 	want, err := strconv.ParseUint(sum, 16, 32)
 	if err != nil || len(sum) > 8 || uint32(want) != crc32.ChecksumIEEE(payload) {
@@ -1356,7 +1365,7 @@ func decodeResumeToken(token string) (pollState, error) {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
-		return bad("payload: %v", err)
+		return bad("payload: %w", err)
 	}
 	if dec.More() {
 		return bad("trailing data")
@@ -1366,7 +1375,7 @@ func decodeResumeToken(token string) (pollState, error) {
 		u, err := url.Parse(st.Origin)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 			u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
-			return bad("origin %q", st.Origin)
+			return bad("origin %q", redactRaw(st.Origin))
 		}
 		origin = u
 	}
@@ -1375,11 +1384,11 @@ func decodeResumeToken(token string) (pollState, error) {
 			continue
 		}
 		u, err := url.Parse(f.v)
-		if err == nil {
-			err = checkMonitorURL(u, origin)
-		}
 		if err != nil {
-			return bad("%s: %v", f.name, err)
+			return bad("%s %q: %w", f.name, redactRaw(f.v), unwrapURLError(err))
+		}
+		if err = checkMonitorURL(u, origin); err != nil {
+			return bad("%s: %w", f.name, err)
 		}
 	}
 	switch st.From {
@@ -1614,7 +1623,7 @@ func (p *Poller) get(ctx context.Context, target *url.URL) (Outcome, error) {
 	// gets a copy of it rather than a round trip through its string.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "", nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadMonitor, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadMonitor, err)
 	}
 	u := *target
 	u.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest does: "h:" is "h"

@@ -28,28 +28,24 @@ import (
 // a 304 is answered with the stored representation. Freshness (max-age,
 // Expires) is not used.
 
-// NotModified is a 304. Cached is the stored representation (a 200 whose
-// headers were freshened by the 304, RFC 9111 §4.3.4), or nil when the
-// client had nothing stored for the request.
+// NotModified is a 304 Not Modified. It is a success kind (Err is nil)
+// and reads like the representation it stands for:
 //
-// When the client added the validators itself (the caller's request had no
-// If-None-Match or If-Modified-Since), Cached is set, its body reads the
-// stored bytes, its header carries [CacheHeader], and Info().FromCache is
-// true. When the caller sent its own conditionals, the 304 is the caller's
-// business and Cached is nil.
-type NotModified struct {
-	base
-	Cached *http.Response
-}
+// When the client added the validators itself (a plain GET of something
+// it had stored), Response is the stored representation freshened with
+// the 304's header fields (RFC 9111 §4.3.4): Response().StatusCode is the
+// stored 200, its Body reads the stored bytes like an *OK's (Decode works,
+// Close releases it), its header carries [CacheHeader] "revalidated", and
+// Info().FromCache is true. StatusCode() is 304, what the server answered.
+//
+// When the request carried its own If-None-Match or If-Modified-Since,
+// the 304 is the caller's business: Response is the server's 304, with an
+// empty body, and both StatusCode() and Response().StatusCode are 304.
+type NotModified struct{ base }
 
-// Close releases the 304's body and the cached representation's body. It
-// is safe to call twice.
-func (o *NotModified) Close() error {
-	if o.Cached != nil && o.Cached.Body != nil {
-		o.Cached.Body.Close()
-	}
-	return o.base.Close()
-}
+// StatusCode is 304, the status the server answered (Response().StatusCode
+// is the stored representation's when the client answered from its cache).
+func (o *NotModified) StatusCode() int { return http.StatusNotModified }
 
 // CacheHeader is the response header semhttp adds to a response it
 // answered from its cache: its value is "revalidated" (the server answered
@@ -533,51 +529,31 @@ func (c *Client) cacheAfter(resp *http.Response, x *exchange) *http.Response {
 	return resp
 }
 
-// cacheDo is Do's part: a 304 to the client's own validators becomes the
-// stored 200. When nothing stored matches it, the request is sent once more
-// without validators, so a doer caller never sees a 304 it did not ask for.
-func (c *Client) cacheDo(resp *http.Response, x *exchange) (*http.Response, error) {
+// cacheRevalidated is the pipeline's last cache step. A 304 to the
+// client's own validators stands for the stored 200 it selected: that
+// response is returned (the 304's empty body closed) and reports true.
+// When nothing stored matches the 304, the request is sent once more
+// without validators, so that no caller sees a 304 it did not ask for.
+func (c *Client) cacheRevalidated(resp *http.Response, x *exchange) (*http.Response, bool, error) {
 	cs := &x.cache
 	if resp.StatusCode != http.StatusNotModified || !cs.added {
-		return resp, nil
+		return resp, false, nil
 	}
 	if cs.cached != nil {
-		resp.Body.Close()
-		return cs.cached, nil
+		drainClose(resp.Body)
+		return cs.cached, true, nil
 	}
 	if b := cs.orig.Body; b != nil && b != http.NoBody {
-		return resp, nil // a GET with a body: not sent twice
+		return resp, false, nil // a GET with a body: not sent twice
 	}
-	resp.Body.Close()
+	drainClose(resp.Body)
 	cs.added, cs.entries, cs.selected = false, nil, nil
 	x.hops = nil // a new chain: the redirects of the first one are not part of it
 	resp, err := c.follow(cs.orig, x)
 	if err != nil {
-		return nil, &RequestError{
-			Method: cs.orig.Method, URL: redact(cs.orig.URL),
-			Attempts: x.attempts, Waited: x.waited, Err: err,
-		}
+		return nil, false, err
 	}
-	return c.cacheAfter(resp, x), nil
-}
-
-// cacheOutcome is Send's part: a 304 to the client's own validators
-// carries the stored representation. (For an outcome Do captures, the
-// stored 200 Do returned is an *OK marked FromCache.)
-func cacheOutcome(out Outcome, x *exchange) {
-	cached := x.cache.cached
-	if cached == nil {
-		return
-	}
-	switch o := out.(type) {
-	case *NotModified:
-		o.Cached = cached
-		o.info.FromCache = true
-	case *OK:
-		if o.resp == cached {
-			o.info.FromCache = true
-		}
-	}
+	return c.cacheAfter(resp, x), false, nil
 }
 
 // cacheStore wraps a 200's body so that it is stored once read to the

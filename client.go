@@ -13,17 +13,19 @@ import (
 	"time"
 )
 
-// Client sends requests through the semhttp pipeline: retries
-// (retry.go), redirects (redirect.go), revalidation (cache.go), and
-// classification into outcomes (outcome.go). A Client is safe for
-// concurrent use; build one with [New] and share it.
+// Client sends requests through the semhttp pipeline: retries, redirects,
+// revalidation, and classification into outcomes. A Client is safe for
+// concurrent use; build one with [New] and share it. The zero Client is
+// usable too, with the defaults New gives (as net/http's zero Client is).
 type Client struct {
+	once         sync.Once    // configures the client: New's options, or the defaults
 	hc           *http.Client // net/http with redirects off and a pool-preserving transport
 	pool         http.RoundTripper
 	logger       *slog.Logger
 	retry        retryConfig
 	idemKeys     bool
 	maxErrorBody int64
+	maxDecode    int64 // Decode's cap; <= 0: none
 	redirect     redirectConfig
 	deprecated   onceSet
 	retriers     sync.Pool   // *retrier
@@ -43,6 +45,7 @@ type config struct {
 	retry          RetryPolicy
 	idemKeys       bool
 	maxErrorBody   int64
+	maxDecode      int64
 	attemptTimeout time.Duration
 	redirect       redirectConfig
 	baseURL        string
@@ -92,6 +95,14 @@ func WithMaxErrorBody(n int64) Option {
 	return func(c *config) { c.maxErrorBody = n }
 }
 
+// WithMaxDecodeBody sets how many bytes of a body [Decode] reads, counted
+// after decompression: a longer body fails with [ErrBodyTooLarge] instead
+// of filling memory (a small gzip bomb inflates to gigabytes). Zero means
+// 16 MiB, the default; negative means no limit.
+func WithMaxDecodeBody(n int64) Option {
+	return func(c *config) { c.maxDecode = n }
+}
+
 // WithAttemptTimeout bounds each attempt, from sending the request to the
 // end of reading the response body (it sets http.Client.Timeout on the
 // inner client). Zero, the default, means no per-attempt limit; use the
@@ -121,8 +132,12 @@ func WithUserAgent(ua string) Option { return WithHeader("User-Agent", ua) }
 // New returns a Client. With no options it uses its own http.Transport
 // (a clone of http.DefaultTransport keeping up to 64 idle connections per
 // host, so parallel callers reuse connections, and refusing response
-// headers over 1 MiB), the default
-// [RetryPolicy], redirects followed per RFC 9110, and no logging.
+// headers over 1 MiB), the default [RetryPolicy], redirects followed per
+// RFC 9110, a private in-memory cache, and no logging.
+//
+// New cannot fail: an option with an invalid value (a [WithBaseURL] that
+// does not parse) makes every call of the Client fail with an error that
+// names it.
 func New(opts ...Option) *Client {
 	var cfg config
 	for _, o := range opts {
@@ -130,6 +145,19 @@ func New(opts ...Option) *Client {
 			o(&cfg)
 		}
 	}
+	c := &Client{}
+	c.once.Do(func() { c.configure(&cfg) })
+	return c
+}
+
+// init gives a zero Client the defaults of New(), once; it is a no-op for
+// a Client built by New.
+func (c *Client) init() { c.once.Do(c.configureDefaults) }
+
+func (c *Client) configureDefaults() { c.configure(&config{}) }
+
+// configure sets the client up from cfg. It runs once per Client.
+func (c *Client) configure(cfg *config) {
 	rt := cfg.transport
 	var jar http.CookieJar
 	timeout := cfg.attemptTimeout
@@ -145,24 +173,26 @@ func New(opts ...Option) *Client {
 	if rt == nil {
 		rt = defaultTransport()
 	}
-	c := &Client{
-		pool:         rt,
-		logger:       cfg.logger,
-		retry:        cfg.retry.resolved(),
-		idemKeys:     cfg.idemKeys,
-		maxErrorBody: cfg.maxErrorBody,
-		redirect:     cfg.redirect.resolved(),
-		cache:        cfg.cache.resolved(),
-	}
+	c.pool = rt
+	c.logger = cfg.logger
+	c.retry = cfg.retry.resolved()
+	c.idemKeys = cfg.idemKeys
+	c.maxErrorBody = cfg.maxErrorBody
 	if c.maxErrorBody <= 0 {
 		c.maxErrorBody = DefaultMaxErrorBody
 	}
+	c.maxDecode = cfg.maxDecode
+	if c.maxDecode == 0 {
+		c.maxDecode = defaultMaxDecode
+	}
+	c.redirect = cfg.redirect.resolved()
+	c.cache = cfg.cache.resolved()
 	c.headers = cfg.headers
 	if cfg.baseURL != "" {
 		u, err := url.Parse(cfg.baseURL)
 		switch {
 		case err != nil:
-			c.baseErr = fmt.Errorf("semhttp: invalid base URL: %w", err)
+			c.baseErr = fmt.Errorf("semhttp: invalid base URL %q: %w", redactRaw(cfg.baseURL), unwrapURLError(err))
 		case !u.IsAbs() || u.Host == "":
 			c.baseErr = fmt.Errorf("semhttp: base URL %q is not absolute", redact(u))
 		default:
@@ -178,7 +208,6 @@ func New(opts ...Option) *Client {
 		Jar:           jar,
 		Timeout:       timeout,
 	}
-	return c
 }
 
 func defaultTransport() http.RoundTripper {
@@ -203,6 +232,7 @@ func (p poolKeeper) RoundTrip(r *http.Request) (*http.Response, error) {
 // CloseIdleConnections closes the idle connections of the client's
 // transport, like http.Client.CloseIdleConnections.
 func (c *Client) CloseIdleConnections() {
+	c.init()
 	if ci, ok := c.pool.(interface{ CloseIdleConnections() }); ok {
 		ci.CloseIdleConnections()
 	}
@@ -211,52 +241,54 @@ func (c *Client) CloseIdleConnections() {
 // Do sends req through the full pipeline (retries, redirects,
 // revalidation) and returns the final response as net/http would: any
 // status is a response, not an error, and the caller must close its body.
-// The error is for calls that got no usable response (see [RequestError]).
-// Like http.Client.Do, Do closes req.Body. Do satisfies the doer interfaces
-// of generated clients (oapi-codegen's HttpRequestDoer, ogen's ht.Client).
+// A GET the client revalidated comes back as the stored 200 (marked with
+// [CacheHeader]), never as a 304 the caller did not ask for. Any returned
+// error is a *[RequestError]: there was no usable response. Like
+// http.Client.Do, Do closes req.Body. Do satisfies the doer interfaces of
+// generated clients (oapi-codegen's HttpRequestDoer, ogen's ht.Client).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	resp, x, err := c.exchange(req)
 	if err != nil {
 		return nil, err
 	}
-	resp, err = c.cacheDo(resp, x)
-	if err != nil || x.opts == nil || x.opts.capture == nil {
-		return resp, err
+	if x.opts != nil && x.opts.capture != nil {
+		*x.opts.capture = c.outcome(resp, x)
 	}
-	out, err := classify(resp, x.info(), c.maxErrorBody, false)
-	if err != nil {
-		return nil, err
-	}
-	if a, ok := out.(*Accepted); ok {
-		a.client = c
-	}
-	cacheOutcome(out, x)
-	*x.opts.capture = out
 	return resp, nil
 }
 
 // Send sends req through the full pipeline and returns what the final
-// response means. The error is for calls that got no usable response: a
-// transport failure after the retries, a refused redirect, a cancelled
-// context (see [RequestError]), or a status that is not three digits
-// ([ErrInvalidStatus]). A 404 is not an error of Send: it is *NotFound.
-// Like http.Client.Do, Send closes req.Body.
+// response means. Any returned error is a *[RequestError]: the call got no
+// usable response (a transport failure after the retries, a refused
+// redirect, a cancelled context, a status that is not three digits). A 404
+// is not an error of Send: it is *NotFound. Like http.Client.Do, Send
+// closes req.Body.
+//
+// Most callers want Send, or [Decode] around it:
+//
+//	user, err := semhttp.Decode[User](c.Send(req))
 func (c *Client) Send(req *http.Request) (Outcome, error) {
 	resp, x, err := c.exchange(req)
 	if err != nil {
 		return nil, err
 	}
-	out, err := classify(resp, x.info(), c.maxErrorBody, x.opts != nil && x.opts.polling)
-	if a, ok := out.(*Accepted); ok {
-		a.client = c // so that a.Poller and a.Wait can poll through c
-	}
-	if err == nil {
-		cacheOutcome(out, x)
-	}
-	if err == nil && x.opts != nil && x.opts.capture != nil {
+	out := c.outcome(resp, x)
+	if x.opts != nil && x.opts.capture != nil {
 		*x.opts.capture = out
 	}
-	return out, err
+	return out, nil
+}
+
+// outcome classifies the final response of x.
+func (c *Client) outcome(resp *http.Response, x *exchange) Outcome {
+	info := x.info()
+	if x.revalidated {
+		info.FromCache = true
+		return &NotModified{base{resp: resp, info: info, client: c}}
+	}
+	out := classify(resp, info, c.maxErrorBody, x.opts != nil && x.opts.polling)
+	out.core().client = c // so that an *Accepted polls through c, and Decode knows c's limit
+	return out
 }
 
 // exchange is the state of one call across its hops.
@@ -269,27 +301,46 @@ type exchange struct {
 	hops         []Hop
 	cache        cacheCall
 	body         bodySource // the request body of the current chain (follow)
+	revalidated  bool       // the response is the stored one a 304 selected
 }
 
 func (x *exchange) info() Info {
 	return Info{Attempts: x.lastAttempts, TotalAttempts: x.attempts, Waited: x.waited, Hops: x.hops}
 }
 
-// ErrNilRequest is returned for a nil request or one without a URL.
+// ErrNilRequest is the cause of the *RequestError for a nil request or one
+// without a URL.
 var ErrNilRequest = errors.New("semhttp: nil request or URL")
 
+// exchange runs the pipeline for req. Its error is always a *RequestError.
+//
+// The stages, in order:
+//
+//	own                base URL, default headers, Idempotency-Key     client.go
+//	cacheBefore        validators (GET) or If-Match (writes)           cache.go
+//	follow             the redirect chain, hop by hop                  redirect.go
+//	  send             the attempts of one hop (go-retryablehttp)      retry.go
+//	cacheAfter         store a 200, freshen on 304, invalidate         cache.go
+//	cacheRevalidated   a 304 to the client's validators → stored 200   cache.go
+//
+// Send and Do then classify the response into its Outcome (outcome.go).
 func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) {
 	if req == nil || req.URL == nil {
 		if req != nil && req.Body != nil {
 			req.Body.Close() // like http.Client.Do, on every path
 		}
-		return nil, nil, ErrNilRequest
+		rerr := &RequestError{Err: ErrNilRequest}
+		if req != nil {
+			rerr.Method = methodOf(req)
+		}
+		return nil, nil, rerr
 	}
+	c.init()
 	if c.baseErr != nil {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, nil, c.baseErr
+		return nil, nil, &RequestError{Method: methodOf(req), URL: redact(req.URL), Err: c.baseErr}
 	}
 	x := &exchange{}
 	if ro, ok := req.Context().Value(requestOptionsKey{}).(*requestOptions); ok {
@@ -298,28 +349,38 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 	req = c.own(req, x.opts)
 	req = c.cacheBefore(req, x)
 	resp, err := c.follow(req, x)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			// net/http's error shows the full URL: keep secrets in the
-			// query and userinfo out of error text.
-			if u, perr := url.Parse(ue.URL); perr == nil {
-				ue.URL = redact(u)
-			}
+	if err == nil {
+		err = checkStatus(resp)
+	}
+	if err == nil {
+		if c.logger != nil && len(resp.Header["Deprecation"]) > 0 {
+			c.noteDeprecated(resp)
 		}
+		resp = c.cacheAfter(resp, x)
+		resp, x.revalidated, err = c.cacheRevalidated(resp, x)
+	}
+	if err != nil {
+		err = unwrapURLError(err)
 		if c.logger != nil {
-			c.logger.Warn("semhttp: request failed", "method", req.Method, "url", redact(req.URL),
-				"attempts", x.attempts, "error", redactError(err))
+			c.logger.Warn("semhttp: request failed", "method", methodOf(req), "url", redact(req.URL),
+				"attempts", x.attempts, "error", err.Error())
 		}
 		return nil, nil, &RequestError{
-			Method: req.Method, URL: redact(req.URL),
-			Attempts: x.attempts, Waited: x.waited, Err: err,
+			Method: methodOf(req), URL: redact(req.URL),
+			Attempts: x.lastAttempts, Waited: x.waited, Err: err,
 		}
 	}
-	if c.logger != nil && len(resp.Header["Deprecation"]) > 0 {
-		c.noteDeprecated(resp)
+	return resp, x, nil
+}
+
+// unwrapURLError drops net/http's *url.Error around err: it repeats the
+// method and the URL (with its query) that RequestError already names,
+// redacted. What it wraps stays in the chain.
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok && ue.Err != nil {
+		return ue.Err
 	}
-	return c.cacheAfter(resp, x), x, nil
+	return err
 }
 
 // own applies the client's request defaults — base URL, default headers,
@@ -383,7 +444,7 @@ func (c *Client) noteDeprecated(resp *http.Response) {
 		attrs = append(attrs, "sunset", s.Sunset)
 	}
 	for _, l := range s.DeprecationLinks {
-		attrs = append(attrs, "link", l.String())
+		attrs = append(attrs, "link", redact(l))
 	}
 	c.logger.Warn("semhttp: deprecated API endpoint", attrs...)
 }

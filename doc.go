@@ -43,8 +43,8 @@
 //
 // GET responses with validators are kept (in memory by default, see
 // [WithCache]); the next GET revalidates, and a 304 becomes a
-// *NotModified carrying the stored representation ([Client.Do] hands a
-// doer the stored 200).
+// *NotModified that reads as the stored representation: its Response is
+// the stored 200, freshened by the 304 ([Client.Do] hands a doer that 200).
 //
 // # Ranges
 //
@@ -60,9 +60,10 @@
 //
 // # Errors
 //
-// Send's error means there was no usable response: a [*RequestError]
-// wrapping the cause (a network error, a [*RedirectError], a cancelled
-// context), or [ErrInvalidStatus]. A 404 is
-// not an error of Send; it is *NotFound, whose Err method returns it as an
-// error.
+// Send's and Do's error means there was no usable response, and it is
+// always a [*RequestError] wrapping the cause (a network error, a
+// [*RedirectError], a cancelled context, [ErrInvalidStatus]), as net/http's
+// is always a *url.Error. A 404 is not an error of Send; it is *NotFound,
+// whose Err method returns it as an error, and whose Problem is never nil.
+// No error text or log line shows a URL's userinfo, query or fragment.
 package semhttp

@@ -180,7 +180,7 @@ func (c *Client) Download(ctx context.Context, rawURL string, dst io.WriterAt, o
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return DownloadResult{}, fmt.Errorf("semhttp: download URL: %w", err)
+		return DownloadResult{}, fmt.Errorf("semhttp: download URL %q: %w", redactRaw(rawURL), unwrapURLError(err))
 	}
 	if dst == nil {
 		return DownloadResult{}, errors.New("semhttp: download destination is nil")
@@ -269,7 +269,10 @@ func (d *download) adopt(resp *http.Response, total int64) {
 	d.etag, d.lastMod = "", ""
 	if et := resp.Header.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") && strings.HasPrefix(et, `"`) {
 		d.etag = et
-	} else if lm := resp.Header.Get("Last-Modified"); lm != "" {
+	}
+	// Kept also beside a strong ETag (nginx sends both): it is reported in
+	// the result; If-Range uses the ETag first (see validator).
+	if lm := resp.Header.Get("Last-Modified"); lm != "" {
 		if _, err := http.ParseTime(lm); err == nil {
 			d.lastMod = lm
 		}
@@ -496,7 +499,7 @@ func (d *download) stream(ctx context.Context, seg *segment, out Outcome) error 
 		case body == nil: // nothing left (a 416 at the end)
 			return nil
 		}
-		n, rerr := d.copy(body, seg, buf)
+		n, rerr := d.copy(ctx, body, seg, buf)
 		out.Close()
 		out = nil
 		switch {
@@ -616,10 +619,15 @@ func (e *writeError) Unwrap() error { return e.err }
 
 // copy streams body into dst at seg.next (up to seg.last) through buf and
 // returns the bytes written. A nil error means the body, or the segment,
-// ended cleanly.
-func (d *download) copy(body io.Reader, seg *segment, buf []byte) (int64, error) {
+// ended cleanly. It stops at the first buffer after ctx is done: the
+// transport cancels the body asynchronously, and what the socket already
+// holds would otherwise still be read.
+func (d *download) copy(ctx context.Context, body io.Reader, seg *segment, buf []byte) (int64, error) {
 	var written int64
 	for {
+		if err := ctx.Err(); err != nil {
+			return written, err
+		}
 		want := len(buf)
 		if seg.last >= 0 {
 			left := seg.last - seg.next + 1

@@ -305,7 +305,7 @@ func TestFaultMalformedHeaders(t *testing.T) {
 		}},
 		{"429 Too Many Requests", func(t *testing.T, o Outcome) {
 			tm := o.(*TooManyRequests)
-			if tm.RetryAfter != 0 || tm.Problem() != nil {
+			if tm.RetryAfter != 0 || tm.Problem().Type != "about:blank" || tm.Problem().Detail != "" {
 				t.Errorf("RetryAfter %v, problem %+v from junk", tm.RetryAfter, tm.Problem())
 			}
 		}},

@@ -118,6 +118,7 @@ func parseLink(s string, i int) (l Link, next int, ok bool) {
 	if err != nil {
 		return Link{}, i, false
 	}
+	u.RawQuery = encodeQuery(u.RawQuery) // as for Location (see encodeQuery)
 	l = Link{URL: u}
 	relSeen := false
 	nparams := 0

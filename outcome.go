@@ -47,6 +47,10 @@ type Outcome interface {
 	// API reports the response's Deprecation (RFC 9745) and Sunset
 	// (RFC 8594) signals, parsed on first use.
 	API() APIStatus
+
+	// core seals the interface: only this package's kinds are outcomes,
+	// so it can grow without breaking anyone.
+	core() *base
 }
 
 // Info describes how an outcome was reached.
@@ -93,22 +97,37 @@ var ErrInvalidStatus = errors.New("semhttp: status code is not three digits")
 // 304 with no cached representation.
 var ErrNoResult = errors.New("semhttp: outcome carries no result to decode")
 
-// base holds what every outcome has.
+// base holds what every outcome has. Its methods answer on the zero value
+// too (an outcome a test builds by hand): StatusCode 0, Response nil.
 type base struct {
 	resp   *http.Response
 	info   Info
+	client *Client // the Client that sent the request; nil for Classify
 	api    *APIStatus
 	closed bool
 }
 
-func (b *base) StatusCode() int          { return b.resp.StatusCode }
+// StatusCode is the response's status code, or 0 for an outcome without a
+// response.
+func (b *base) StatusCode() int {
+	if b.resp == nil {
+		return 0
+	}
+	return b.resp.StatusCode
+}
+
+// Response is the final response; nil for an outcome without one.
 func (b *base) Response() *http.Response { return b.resp }
-func (b *base) Err() error               { return nil }
-func (b *base) Info() Info               { return b.info }
+
+// Err is nil: the kinds that embed base alone are not failures.
+func (b *base) Err() error { return nil }
+
+// Info reports how the outcome was reached.
+func (b *base) Info() Info { return b.info }
 
 // Close releases the response body. It is safe to call twice.
 func (b *base) Close() error {
-	if b.closed || b.resp.Body == nil {
+	if b.closed || b.resp == nil || b.resp.Body == nil {
 		b.closed = true
 		return nil
 	}
@@ -119,11 +138,24 @@ func (b *base) Close() error {
 // API reports the Deprecation (RFC 9745) and Sunset (RFC 8594) signals the
 // response carried. It is the zero APIStatus when there were none.
 func (b *base) API() APIStatus {
+	if b.resp == nil {
+		return APIStatus{}
+	}
 	if b.api == nil {
 		s := ParseAPIStatus(b.resp.Header, requestURL(b.resp))
 		b.api = &s
 	}
 	return *b.api
+}
+
+func (b *base) core() *base { return b }
+
+// maxDecode is the cap Decode puts on the body (see WithMaxDecodeBody).
+func (b *base) maxDecode() int64 {
+	if b.client != nil {
+		return b.client.maxDecode
+	}
+	return defaultMaxDecode
 }
 
 // OK is a 200, 203 or any unlisted 2xx: the body is the result.
@@ -190,7 +222,14 @@ type failure struct {
 	problem   *Problem
 }
 
-func (f *failure) Err() error { return f.self }
+// Err returns the outcome itself, as an error. (On a failure kind's zero
+// value, which has no outcome to return, it is a generic error.)
+func (f *failure) Err() error {
+	if f.self != nil {
+		return f.self
+	}
+	return f
+}
 
 // Close is a no-op: failure kinds closed their body when they were built.
 func (f *failure) Close() error { f.closed = true; return nil }
@@ -207,17 +246,43 @@ func (f *failure) BodyTruncated() bool { return f.truncated }
 // or nil when the body was read to its end or to the cap.
 func (f *failure) BodyErr() error { return f.bodyErr }
 
-// Problem returns the RFC 9457 problem details of the response, or nil when
-// the body was not application/problem+json (or not valid JSON).
-func (f *failure) Problem() *Problem { return f.problem }
+// Problem returns the RFC 9457 problem details of the response. It is
+// never nil: when the body was not application/problem+json (or not a
+// JSON object), it is the reading RFC 9457 §4.2.1 gives such a response —
+// Type "about:blank", Status the status code, Title its reason phrase
+// ("Not Found"), the rest empty.
+func (f *failure) Problem() *Problem {
+	if f.problem != nil {
+		return f.problem
+	}
+	return blankProblem(f.resp)
+}
+
+// blankProblem is the about:blank problem of resp (RFC 9457 §4.2.1): the
+// status code and its recommended reason phrase, or the phrase the server
+// sent for a code that has none.
+func blankProblem(resp *http.Response) *Problem {
+	p := &Problem{Type: "about:blank"}
+	if resp != nil {
+		p.Status = resp.StatusCode
+		if p.Title = http.StatusText(resp.StatusCode); p.Title == "" {
+			p.Title = reasonPhrase(resp)
+		}
+	}
+	return p
+}
 
 // Error describes the failure: method, URL (without credentials or query),
 // status, and the problem title and detail when the server sent them.
 func (f *failure) Error() string {
 	var sb strings.Builder
 	sb.WriteString("semhttp: ")
+	if f.resp == nil {
+		sb.WriteString("failure outcome without a response")
+		return sb.String()
+	}
 	if r := f.resp.Request; r != nil && r.URL != nil {
-		sb.WriteString(r.Method)
+		sb.WriteString(methodOf(r))
 		sb.WriteByte(' ')
 		sb.WriteString(redact(r.URL))
 		sb.WriteString(": ")
@@ -377,37 +442,52 @@ func (e *Nonstandard) Unwrap() error { return &e.ServerError }
 // It returns an error wrapping [ErrInvalidStatus] (and closes the body) for
 // codes that are not three digits.
 func Classify(resp *http.Response) (Outcome, error) {
-	return classify(resp, Info{}, DefaultMaxErrorBody, false)
+	if resp == nil {
+		return nil, errNilResponse
+	}
+	if err := checkStatus(resp); err != nil {
+		return nil, err
+	}
+	return classify(resp, Info{}, DefaultMaxErrorBody, false), nil
+}
+
+var errNilResponse = errors.New("semhttp: Classify of a nil response")
+
+// checkStatus refuses a status code that is not three digits, closing the
+// body: a protocol error, not an outcome.
+func checkStatus(resp *http.Response) error {
+	if code := resp.StatusCode; code < 0 || code > 999 {
+		if resp.Body != nil {
+			resp.Body.Close()
+		}
+		return fmt.Errorf("%w: %d", ErrInvalidStatus, code)
+	}
+	return nil
 }
 
 // classify builds the outcome for resp. maxBody caps failure-body reads.
 // classify is Classify with the call's Info. When polling (a poller's own
 // request), an *Accepted does not read its body for a monitor: the poller
 // reads it as a status document.
-func classify(resp *http.Response, info Info, maxBody int64, polling bool) (Outcome, error) {
+// The status code must be three digits (checkStatus).
+func classify(resp *http.Response, info Info, maxBody int64, polling bool) Outcome {
 	code := resp.StatusCode
-	if code < 0 || code > 999 {
-		if resp.Body != nil {
-			resp.Body.Close()
-		}
-		return nil, fmt.Errorf("%w: %d from %s", ErrInvalidStatus, code, redact(requestURL(resp)))
-	}
 	b := base{resp: resp, info: info}
 	switch {
 	case code < 100 || code >= 600:
 		e := &Nonstandard{Code: code, Reason: reasonPhrase(resp)}
 		e.fill(b, e, maxBody)
-		return e, nil
+		return e
 	case code < 200:
-		return &Informational{base: b}, nil
+		return &Informational{base: b}
 	case code < 300:
-		return classify2xx(b, polling), nil
+		return classify2xx(b, polling)
 	case code < 400:
-		return classify3xx(b), nil
+		return classify3xx(b)
 	case code < 500:
-		return classify4xx(b, maxBody), nil
+		return classify4xx(b, maxBody)
 	default:
-		return classify5xx(b, maxBody), nil
+		return classify5xx(b, maxBody)
 	}
 }
 
@@ -609,14 +689,50 @@ func parseReference(base *url.URL, raw string) (*url.URL, error) {
 	}
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c < 0x20 || c == 0x7f {
-			return nil, fmt.Errorf("%w: control character in %q", ErrBadLocation, raw)
+			return nil, fmt.Errorf("%w: control character in %q", ErrBadLocation, redactRaw(raw))
 		}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrBadLocation, raw, err)
+		return nil, fmt.Errorf("%w: %q: %w", ErrBadLocation, redactRaw(raw), unwrapURLError(err))
 	}
+	u.RawQuery = encodeQuery(u.RawQuery)
 	return resolve(base, u), nil
+}
+
+// encodeQuery percent-encodes the bytes of a query that may not appear
+// in a request line, as the URL standard's parser (which Fetch, and so
+// every browser, applies to Location) does for http(s) URLs: controls,
+// space, '"', '#', '<', '>', the apostrophe and every byte above 0x7E, which spells
+// non-ASCII as its UTF-8 bytes ("ä" becomes "%C3%A4"). Escapes already
+// there are kept, malformed ones too. Go's url.Parse keeps the query as
+// sent, and its client writes it into the request line as it is, where a
+// raw space makes a Go server answer 400.
+func encodeQuery(q string) string {
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if queryByteEscaped(q[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return q
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(q)+2*n)
+	for i := 0; i < len(q); i++ {
+		if c := q[i]; queryByteEscaped(c) {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// queryByteEscaped is the URL standard's special-query percent-encode set.
+func queryByteEscaped(c byte) bool {
+	return c <= ' ' || c > '~' || c == '"' || c == '#' || c == '<' || c == '>' || c == '\''
 }
 
 func resolve(base, ref *url.URL) *url.URL {
@@ -642,10 +758,32 @@ func redact(u *url.URL) string {
 	return cp.String()
 }
 
-// statusLine is "404 Not Found", falling back to the code alone.
+// redactRaw is redact for a URL that does not parse: the text before any
+// query or fragment, without what looks like userinfo (anything up to an
+// '@' in the authority).
+func redactRaw(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		raw = raw[:i]
+	}
+	start := 0
+	if i := strings.Index(raw, "//"); i >= 0 {
+		start = i + 2
+	}
+	end := len(raw)
+	if i := strings.IndexByte(raw[start:], '/'); i >= 0 {
+		end = start + i
+	}
+	if at := strings.LastIndexByte(raw[start:end], '@'); at >= 0 {
+		raw = raw[:start] + raw[start+at+1:]
+	}
+	return raw
+}
+
+// statusLine is "404 Not Found" as the server sent it, else with the
+// standard reason phrase, else the code alone ("999", never "999 ").
 func statusLine(resp *http.Response) string {
-	if resp.Status != "" {
-		return resp.Status
+	if s := strings.TrimSpace(resp.Status); strings.IndexByte(s, ' ') > 0 {
+		return s
 	}
 	if t := http.StatusText(resp.StatusCode); t != "" {
 		return strconv.Itoa(resp.StatusCode) + " " + t
@@ -664,8 +802,16 @@ func reasonPhrase(resp *http.Response) string {
 }
 
 // Decode JSON-decodes a success outcome's body into a T and closes it. It
-// passes err through, returns a failure outcome as the error, and returns
-// [ErrNoResult] for outcomes without a result. Typical use:
+// passes err through and returns a failure outcome as the error. A 204 or
+// 205 decodes to the zero T with a nil error (a DELETE that succeeded is
+// not a failure); other outcomes without a result (1xx, 202, an unfollowed
+// 3xx, a 304 to the caller's own validators, an empty body) give an error
+// wrapping [ErrNoResult]. A *NotModified the client answered from its
+// cache decodes the stored representation.
+//
+// Decode reads at most the client's decode limit (16 MiB unless set with
+// [WithMaxDecodeBody]) of the body, counted after decompression; a longer
+// body fails with an error wrapping [ErrBodyTooLarge]. Typical use:
 //
 //	user, err := semhttp.Decode[User](c.Send(req))
 func Decode[T any](out Outcome, err error) (T, error) {
@@ -673,27 +819,74 @@ func Decode[T any](out Outcome, err error) (T, error) {
 	if err != nil {
 		return v, err
 	}
+	if out == nil {
+		return v, fmt.Errorf("%w: nil outcome", ErrNoResult)
+	}
 	defer out.Close()
 	if e := out.Err(); e != nil {
 		return v, e
 	}
-	var body io.Reader
-	switch o := out.(type) {
+	resp := out.Response()
+	switch out.(type) {
 	case *OK, *Created, *PartialContent:
-		body = out.Response().Body
 	case *NotModified:
-		if o.Cached == nil {
-			return v, fmt.Errorf("%w: 304 with no cached representation", ErrNoResult)
+		if resp == nil || resp.StatusCode == http.StatusNotModified {
+			return v, fmt.Errorf("%w: 304 to the request's own validators, nothing stored to decode", ErrNoResult)
 		}
-		body = o.Cached.Body
+	case *NoContent:
+		return v, nil
 	default:
-		return v, fmt.Errorf("%w: %s", ErrNoResult, statusLine(out.Response()))
+		if resp == nil {
+			return v, fmt.Errorf("%w: %T without a response", ErrNoResult, out)
+		}
+		return v, fmt.Errorf("%w: %s", ErrNoResult, statusLine(resp))
 	}
-	if body == nil || body == http.NoBody {
+	if resp == nil || resp.Body == nil || resp.Body == http.NoBody {
 		return v, fmt.Errorf("%w: empty body", ErrNoResult)
 	}
+	body := io.Reader(resp.Body)
+	if limit := out.core().maxDecode(); limit > 0 {
+		body = &capReader{r: resp.Body, left: limit, max: limit}
+	}
 	if err := json.NewDecoder(body).Decode(&v); err != nil {
-		return v, fmt.Errorf("semhttp: decoding %s body: %w", statusLine(out.Response()), err)
+		if errors.Is(err, ErrBodyTooLarge) {
+			return v, err
+		}
+		if err == io.EOF {
+			return v, fmt.Errorf("%w: empty body", ErrNoResult)
+		}
+		return v, fmt.Errorf("semhttp: decoding %s body: %w", statusLine(resp), err)
 	}
 	return v, nil
+}
+
+// defaultMaxDecode is the decode limit of a Client built without
+// WithMaxDecodeBody, and of outcomes built by Classify.
+const defaultMaxDecode = 16 << 20
+
+// ErrBodyTooLarge is returned by [Decode] for a body longer than the
+// client's decode limit (see [WithMaxDecodeBody]).
+var ErrBodyTooLarge = errors.New("semhttp: body exceeds the decode limit")
+
+// capReader fails with ErrBodyTooLarge once more than max bytes were read.
+type capReader struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One byte more tells a body of exactly max bytes from a longer one.
+		var one [1]byte
+		if n, _ := io.ReadFull(c.r, one[:]); n > 0 {
+			return 0, fmt.Errorf("%w of %d bytes (WithMaxDecodeBody raises it)", ErrBodyTooLarge, c.max)
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }

@@ -216,17 +216,20 @@ type RedirectError struct {
 	Err  error
 }
 
-// Error names the reason and lists the chain, URLs without userinfo, query
-// or fragment.
+// Error names the reason and lists the chain from the first request's URL
+// on — "semhttp: redirect loop: -302-> https://h/b -302-> https://h/a" —
+// which the *RequestError around it names; URLs without userinfo, query or
+// fragment.
 func (e *RedirectError) Error() string {
 	var sb strings.Builder
-	sb.WriteString(e.Err.Error())
+	if e.Err == nil {
+		sb.WriteString("semhttp: redirect refused")
+	} else {
+		sb.WriteString(e.Err.Error())
+	}
 	for i, h := range e.Hops {
 		if i == 0 {
-			sb.WriteString(": ")
-			sb.WriteString(h.Method)
-			sb.WriteByte(' ')
-			sb.WriteString(redact(h.URL))
+			sb.WriteByte(':')
 		}
 		sb.WriteString(" -")
 		sb.WriteString(strconv.Itoa(h.StatusCode))
@@ -602,7 +605,7 @@ func redirectTarget(base *url.URL, raws []string) (loc *url.URL, ownFragment boo
 		return nil, false, err
 	}
 	if ref, _ := url.Parse(raw); ref != nil && ref.User != nil {
-		return nil, false, fmt.Errorf("%w: credentials (userinfo) in %q", ErrBadLocation, ref.Redacted())
+		return nil, false, fmt.Errorf("%w: credentials (userinfo) in %q", ErrBadLocation, redact(loc))
 	}
 	ownFragment = strings.IndexByte(raw, '#') >= 0
 	if !ownFragment {

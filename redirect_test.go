@@ -1274,9 +1274,15 @@ func TestRedirectErrorMessage(t *testing.T) {
 		{StatusCode: 302, Method: "GET", URL: u("http://u:secret@h/a?token=1"), Location: u("http://h/b")},
 		{StatusCode: 301, Method: "GET", URL: u("http://h/b"), Location: nil},
 	}}
-	want := "semhttp: redirect loop: GET http://h/a -302-> http://h/b -301-> (unusable Location)"
+	// The chain goes on from the request's URL, which the RequestError
+	// around it names once.
+	want := "semhttp: redirect loop: -302-> http://h/b -301-> (unusable Location)"
 	if e.Error() != want {
 		t.Errorf("got  %q\nwant %q", e.Error(), want)
+	}
+	re := &RequestError{Method: "GET", URL: "http://h/a", Attempts: 1, Err: e}
+	if want := "GET http://h/a: " + want; re.Error() != want {
+		t.Errorf("got  %q\nwant %q", re.Error(), want)
 	}
 	if !errors.Is(fmt.Errorf("wrapped: %w", e), ErrRedirectLoop) {
 		t.Error("errors.Is through RedirectError")

@@ -91,7 +91,8 @@ func (e *notSentError) Is(target error) bool { return target == ErrNotSent }
 //   - 500, 502, 504, any other 5xx and nonstandard codes (000–099,
 //     600–999): retried for idempotent requests — GET, HEAD, OPTIONS,
 //     TRACE, PUT, DELETE, or any request with an Idempotency-Key header;
-//   - 501, 505 and every other status: not retried;
+//   - 501, 505, codes that are not three digits and every other status:
+//     not retried;
 //   - transport errors: retried when the request was not sent (see
 //     [ErrNotSent]) whatever the method, otherwise only for idempotent
 //     requests; TLS certificate errors, malformed URLs, refused redirects
@@ -110,7 +111,8 @@ func DefaultRetryDecider(ctx context.Context, req *http.Request, resp *http.Resp
 	case code == http.StatusRequestTimeout, code == http.StatusTooEarly,
 		code == http.StatusTooManyRequests, code == http.StatusServiceUnavailable:
 		return true
-	case code == http.StatusNotImplemented, code == http.StatusHTTPVersionNotSupported:
+	case code == http.StatusNotImplemented, code == http.StatusHTTPVersionNotSupported,
+		code < 0, code > 999: // not three digits: a protocol error (ErrInvalidStatus)
 		return false
 	case code >= 500 || code < 100:
 		return Idempotent(req)
@@ -302,24 +304,53 @@ func (p *retryConfig) newBackOff() *backoff.ExponentialBackOff {
 	)
 }
 
-// RequestError is the error of a call that got no usable response: a
+// RequestError is the error of every call of [Client.Send] and
+// [Client.Do] that got no usable response, as *url.Error is net/http's: a
 // transport failure after the retries, a cancelled context, a refused
-// redirect. It unwraps to the cause, so errors.Is(err, context.Canceled)
-// and errors.As(err, &netErr) work.
+// redirect ([RedirectError]), a nil request ([ErrNilRequest]), an invalid
+// [WithBaseURL], a status that is not three digits ([ErrInvalidStatus]).
+// It unwraps to the cause, so errors.Is(err, context.Canceled) and
+// errors.As(err, &netErr) work. Its text names the method and URL once,
+// then the cause: "GET https://api.example.com/users (4 attempts): dial
+// tcp ...: connection refused".
 type RequestError struct {
-	Method   string
-	URL      string // without userinfo, query or fragment
+	// Method is the request's method ("GET" for an empty one).
+	Method string
+	// URL is the request URL without userinfo, query or fragment.
+	URL string
+	// Attempts is how many times the last hop was tried (like
+	// Info.Attempts): 4 when the default policy gave up on a connection
+	// that was refused every time.
 	Attempts int
-	Waited   time.Duration
-	Err      error
+	// Waited is the time slept between attempts, across all hops.
+	Waited time.Duration
+	// Err is the cause.
+	Err error
 }
 
+// Error is "METHOD URL: cause", with the attempt count when the last hop
+// was tried more than once.
 func (e *RequestError) Error() string {
-	s := fmt.Sprintf("semhttp: %s %s", e.Method, e.URL)
-	if e.Attempts > 1 {
-		s += fmt.Sprintf(" (%d attempts)", e.Attempts)
+	var sb strings.Builder
+	sb.WriteString(e.Method)
+	if e.URL != "" {
+		sb.WriteByte(' ')
+		sb.WriteString(e.URL)
 	}
-	return s + ": " + e.Err.Error()
+	if e.Attempts > 1 {
+		sb.WriteString(" (")
+		sb.WriteString(strconv.Itoa(e.Attempts))
+		sb.WriteString(" attempts)")
+	}
+	if sb.Len() > 0 {
+		sb.WriteString(": ")
+	}
+	if e.Err == nil {
+		sb.WriteString("semhttp: request failed")
+	} else {
+		sb.WriteString(e.Err.Error())
+	}
+	return sb.String()
 }
 
 // Unwrap returns the cause.

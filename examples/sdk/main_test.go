@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
+	"github.com/semhttp/semhttp"
 	"github.com/semhttp/semhttp/examples/internal/demoapi"
+	"github.com/semhttp/semhttp/examples/sdk/api"
 )
 
 // TestGeneratedClientThroughSemhttp runs the generated client with semhttp
@@ -43,5 +46,39 @@ func TestGeneratedClientThroughSemhttp(t *testing.T) {
 	}
 	if !retried {
 		t.Errorf("503 not retried: %+v", log)
+	}
+}
+
+// readmeSDK is the README's "Under a generated client" snippet, word for
+// word (the root package's TestREADMESnippets checks that).
+func readmeSDK(ctx context.Context, server string) (*api.CreateWidgetResponse, error) {
+	doer := semhttp.New(semhttp.WithUserAgent("widgets-sdk/1.0"))
+	client, err := api.NewClientWithResponses(server, api.WithHTTPClient(doer))
+
+	// The typed outcome of the same call, for SDKs that offer both:
+	var out semhttp.Outcome
+	resp, err := client.CreateWidgetWithResponse(
+		semhttp.WithRequestOptions(ctx, semhttp.CaptureOutcome(&out)), api.NewWidget{Name: "x"})
+	if c, ok := out.(*semhttp.Conflict); ok {
+		fmt.Println(c.Problem().Detail) // and resp.ApplicationproblemJSON409 still decodes
+	}
+	doer.CloseIdleConnections()
+	return resp, err
+}
+
+func TestREADMESnippet(t *testing.T) {
+	srv, _ := demoapi.StartAPI()
+	defer srv.Close()
+	for i := range 2 {
+		resp, err := readmeSDK(context.Background(), srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{201, 409}[i]; resp.StatusCode() != want {
+			t.Fatalf("call %d: %d, want %d", i, resp.StatusCode(), want)
+		}
+		if i == 1 && resp.ApplicationproblemJSON409 == nil {
+			t.Fatal("the generated client did not decode its 409 problem type")
+		}
 	}
 }
