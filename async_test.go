@@ -1,7 +1,6 @@
 package semhttp
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -24,7 +23,10 @@ import (
 
 // fastPoll keeps real-server tests quick: backoff of a millisecond or two
 // when the monitor sends no Retry-After.
-var fastPoll = WithPollInterval(time.Millisecond, 2*time.Millisecond)
+// fastPoll polls every millisecond or two.
+func fastPoll() *PollOptions {
+	return &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond}
+}
 
 // jobServer is a scripted async API: POST /jobs answers with accept; every
 // GET on the monitor path answers with the next step of script (the last
@@ -151,10 +153,10 @@ func TestAsyncLocationPolled(t *testing.T) {
 
 	c := newTestClient(t)
 	a := js.start(c)
-	if a.MonitorFrom != FromLocation || a.Monitor.String() != srv.URL+"/jobs/1" {
+	if a.MonitorFrom != fromLocation || a.Monitor.String() != srv.URL+"/jobs/1" {
 		t.Fatalf("monitor %v from %q", a.Monitor, a.MonitorFrom)
 	}
-	out, err := a.Wait(context.Background(), fastPoll)
+	out, err := a.Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,10 +189,10 @@ func TestAsyncOperationLocationFinalGET(t *testing.T) {
 	var seen []Progress
 	c := newTestClient(t)
 	a := js.start(c)
-	if a.MonitorFrom != FromOperationLocation {
+	if a.MonitorFrom != fromOperationLocation {
 		t.Fatalf("monitor from %q, want Operation-Location first", a.MonitorFrom)
 	}
-	out, err := a.Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { seen = append(seen, p) }))
+	out, err := a.Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, Progress: func(p Progress) { seen = append(seen, p) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +229,7 @@ func TestAsyncSucceededUsesAcceptedLocation(t *testing.T) {
 	)
 	js.extra["/results/1"] = answer(http.StatusOK, `{"result":true}`)
 	c := newTestClient(t)
-	out, err := js.start(c).Wait(context.Background(), fastPoll)
+	out, err := js.start(c).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,14 +259,14 @@ func TestAsyncJSONAPI(t *testing.T) {
 	js.extra["/photos/4577"] = answer(http.StatusOK, `{"data":{"type":"photos","id":"4577"}}`, "Content-Type", vnd)
 	c := newTestClient(t)
 	a := js.start(c)
-	if a.MonitorFrom != FromContentLocation {
+	if a.MonitorFrom != fromContentLocation {
 		t.Fatalf("monitor from %q", a.MonitorFrom)
 	}
 	// The 202's body stays readable after monitor discovery.
 	if b, _ := io.ReadAll(a.Response().Body); !strings.Contains(string(b), "queue-jobs") {
 		t.Fatalf("202 body lost: %q", b)
 	}
-	out, err := a.Wait(context.Background(), fastPoll)
+	out, err := a.Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +291,7 @@ func TestAsyncDoneWithResponse(t *testing.T) {
 	)
 	var percents []float64
 	c := newTestClient(t)
-	out, err := js.start(c).Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { percents = append(percents, p.Percent) }))
+	out, err := js.start(c).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, Progress: func(p Progress) { percents = append(percents, p.Percent) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,13 +312,13 @@ func TestAsyncDoneWithError(t *testing.T) {
 		"/v1/operations/9",
 		answer(http.StatusOK, `{"done":true,"error":{"code":8,"message":"quota exhausted","status":"RESOURCE_EXHAUSTED"}}`),
 	)
-	out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+	out, err := js.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var jf *JobFailed
+	var jf *JobError
 	if !errors.As(out.Err(), &jf) || jf.State != StateFailed {
-		t.Fatalf("got %T %v, want *JobFailed", out, out.Err())
+		t.Fatalf("got %T %v, want *JobError", out, out.Err())
 	}
 	if p := jf.Problem(); p == nil || p.Title != "8" || p.Detail != "quota exhausted" {
 		t.Fatalf("problem %+v", jf.Problem())
@@ -333,14 +335,14 @@ func TestAsyncFailedWithProblem(t *testing.T) {
 			answer(http.StatusOK, `{"status":"Running"}`),
 			answer(http.StatusOK, `{"status":"Failed","error":{"code":"QuotaExceeded","message":"no room left","target":"disk"}}`),
 		)
-		out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+		out, err := js.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer out.Close()
-		jf, ok := out.(*JobFailed)
+		jf, ok := out.(*JobError)
 		if !ok {
-			t.Fatalf("got %T, want *JobFailed", out)
+			t.Fatalf("got %T, want *JobError", out)
 		}
 		if out.Err() != jf || jf.State != StateFailed || jf.Status != "Failed" {
 			t.Fatalf("state %v status %q err %v", jf.State, jf.Status, out.Err())
@@ -357,7 +359,7 @@ func TestAsyncFailedWithProblem(t *testing.T) {
 			t.Fatalf("error text %q", jf.Error())
 		}
 		if _, err := Decode[map[string]any](out, nil); !errors.As(err, &jf) {
-			t.Fatalf("Decode error %v, want the *JobFailed", err)
+			t.Fatalf("Decode error %v, want the *JobError", err)
 		}
 		if !strings.Contains(string(jf.Body()), "QuotaExceeded") {
 			t.Fatalf("body %q", jf.Body())
@@ -371,11 +373,11 @@ func TestAsyncFailedWithProblem(t *testing.T) {
 			answer(http.StatusOK, `{"status":"failed","type":"/probs/credit","title":"Out of credit","detail":"balance 30, cost 50"}`,
 				"Content-Type", "application/problem+json"),
 		)
-		out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+		out, err := js.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var jf *JobFailed
+		var jf *JobError
 		if !errors.As(out.Err(), &jf) {
 			t.Fatalf("got %T", out)
 		}
@@ -390,11 +392,11 @@ func TestAsyncFailedWithProblem(t *testing.T) {
 			"/jobs/3",
 			answer(http.StatusOK, `{"state":"CANCELLED"}`),
 		)
-		out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+		out, err := js.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var jf *JobFailed
+		var jf *JobError
 		if !errors.As(out.Err(), &jf) || jf.State != StateCanceled {
 			t.Fatalf("got %T %v", out, out.Err())
 		}
@@ -412,11 +414,11 @@ func TestAsyncMonitorGone(t *testing.T) {
 				answer(http.StatusAccepted, ""),
 				answer(code, `{"title":"no such job"}`, "Content-Type", "application/problem+json"),
 			)
-			out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+			out, err := js.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}
-			var jf *JobFailed
+			var jf *JobError
 			if !errors.As(out.Err(), &jf) || jf.State != StateGone || out.StatusCode() != code {
 				t.Fatalf("got %T %v", out, out.Err())
 			}
@@ -452,7 +454,7 @@ func TestAsyncMonitor503(t *testing.T) {
 			answer(http.StatusOK, `{"ok":1}`),
 		)
 		var steps []Progress
-		out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { steps = append(steps, p) }))
+		out, err := js.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, Progress: func(p Progress) { steps = append(steps, p) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -474,7 +476,7 @@ func TestAsyncMonitor503(t *testing.T) {
 		)
 		var steps []Progress
 		c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
-		out, err := js.start(c).Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { steps = append(steps, p) }))
+		out, err := js.start(c).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, Progress: func(p Progress) { steps = append(steps, p) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -507,7 +509,7 @@ func TestAsyncMonitor503(t *testing.T) {
 		js.srv.Config.ErrorLog = quietLog()
 		c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
 		var steps []Progress
-		out, err := js.start(c).Wait(context.Background(), fastPoll, WithProgress(func(p Progress) { steps = append(steps, p) }))
+		out, err := js.start(c).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, Progress: func(p Progress) { steps = append(steps, p) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -528,8 +530,9 @@ func TestAsyncBudget(t *testing.T) {
 		"/jobs/forever",
 		answer(http.StatusOK, `{"status":"running"}`, "Retry-After", "0"),
 	)
-	a := js.start(newTestClient(t))
-	p, err := a.Poller(fastPoll, WithPollBudget(5, 0))
+	c := newTestClient(t)
+	a := js.start(c)
+	p, err := c.NewPoller(a, &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, MaxPolls: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +605,7 @@ func TestAsyncRetryAfterHonouredExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A fixed backoff (no jitter is not configurable; bounds are checked).
-		res, err := out.(*Accepted).Wait(context.Background(), WithPollInterval(10*time.Second, 10*time.Second))
+		res, err := out.(*Accepted).Wait(context.Background(), &PollOptions{Interval: 10 * time.Second, MaxInterval: 10 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -644,7 +647,7 @@ func TestAsyncBudgetTime(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, "http://api.test/jobs", nil)
 		out, _ := c.Send(req)
 		start := time.Now()
-		_, err := out.(*Accepted).Wait(context.Background(), WithPollInterval(time.Second, time.Second), WithPollBudget(0, 5*time.Minute))
+		_, err := out.(*Accepted).Wait(context.Background(), &PollOptions{Interval: time.Second, MaxInterval: time.Second, MaxTime: 5 * time.Minute})
 		if !errors.Is(err, ErrPollBudget) {
 			t.Fatalf("err = %v", err)
 		}
@@ -676,7 +679,7 @@ func TestAsyncContextCancelMidWait(t *testing.T) {
 		c := New(WithTransport(handlerTransport{h}))
 		req, _ := http.NewRequest(http.MethodPost, "http://api.test/jobs", nil)
 		out, _ := c.Send(req)
-		p, err := out.(*Accepted).Poller(WithPollBudget(0, -1))
+		p, err := c.NewPoller(out.(*Accepted), &PollOptions{MaxTime: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -732,7 +735,7 @@ func TestAsyncResumeInAnotherClient(t *testing.T) {
 
 	// Process one: polls twice, then hands the job on.
 	c1 := newTestClient(t)
-	p1, err := js.start(c1).Poller(fastPoll)
+	p1, err := c1.NewPoller(js.start(c1), fastPoll())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -753,9 +756,7 @@ func TestAsyncResumeInAnotherClient(t *testing.T) {
 	// Process two: its own Client, its own credentials.
 	c2 := newTestClient(t)
 	var seen []Progress
-	p2, err := c2.ResumePoller(token, fastPoll,
-		WithPollHeader(http.Header{"Authorization": {"Bearer secret-token"}}),
-		WithProgress(func(p Progress) { seen = append(seen, p) }))
+	p2, err := c2.ResumePoller(token, &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, Header: http.Header{"Authorization": {"Bearer secret-token"}}, Progress: func(p Progress) { seen = append(seen, p) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -772,7 +773,7 @@ func TestAsyncResumeInAnotherClient(t *testing.T) {
 	if js.pollCount() != 4 || len(seen) != 2 || seen[0].Poll != 3 || seen[0].Percent != 60 {
 		t.Fatalf("polls %d, progress %+v", js.pollCount(), seen)
 	}
-	if _, err := p2.ResumeToken(); !errors.Is(err, ErrNotDone) {
+	if _, err := p2.ResumeToken(); !errors.Is(err, ErrJobEnded) || errors.Is(err, ErrNotDone) {
 		t.Fatalf("token of an ended job: %v", err)
 	}
 
@@ -793,13 +794,13 @@ func TestAsyncResumeInAnotherClient(t *testing.T) {
 		io.WriteString(w, "result 2")
 	}
 	c3 := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
-	p3, _ := js2.start(c3).Poller(fastPoll)
+	p3, _ := c3.NewPoller(js2.start(c3), fastPoll())
 	pr, err := p3.Poll(context.Background())
 	if err != nil || pr.Err == nil || p3.Done() {
 		t.Fatalf("progress %+v err %v done %v: the final GET should have failed transiently", pr, err, p3.Done())
 	}
 	token, _ = p3.ResumeToken()
-	p4, err := newTestClient(t).ResumePoller(token, fastPoll)
+	p4, err := newTestClient(t).ResumePoller(token, &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -823,7 +824,7 @@ func TestAsyncCorruptTokens(t *testing.T) {
 	t.Parallel()
 	c := newTestClient(t)
 	good := encodeToken(`{"monitor":"https://api.test/ops/1","from":"Operation-Location","origin":"https://api.test:443","polls":3}`)
-	if _, err := c.ResumePoller(good); err != nil {
+	if _, err := c.ResumePoller(good, nil); err != nil {
 		t.Fatalf("good token refused: %v", err)
 	}
 	flipped := []byte(good)
@@ -853,7 +854,7 @@ func TestAsyncCorruptTokens(t *testing.T) {
 		"origin with path": encodeToken(`{"monitor":"https://a.test/x","from":"Location","origin":"https://a.test/p"}`),
 	}
 	for name, tok := range cases {
-		p, err := c.ResumePoller(tok)
+		p, err := c.ResumePoller(tok, nil)
 		if !errors.Is(err, ErrBadResumeToken) || p != nil {
 			t.Errorf("%s: ResumePoller = %v, %v; want ErrBadResumeToken", name, p, err)
 		}
@@ -885,7 +886,7 @@ func TestAsyncNoMonitor(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			if _, err := a.Wait(ctx); !errors.Is(err, tc.want) {
+			if _, err := a.Wait(ctx, nil); !errors.Is(err, tc.want) {
 				t.Fatalf("Wait = %v, want %v", err, tc.want)
 			}
 			if js.pollCount() != 0 {
@@ -911,17 +912,17 @@ func TestAsyncMonitorDiscovery(t *testing.T) {
 		body, want string
 		from       string
 	}{
-		{[]string{"Location", "/l", "Content-Location", "/cl", "Azure-AsyncOperation", "/az", "Operation-Location", "/op"}, "", "https://api.test/op", FromOperationLocation},
-		{[]string{"Location", "/l", "Content-Location", "/cl", "Azure-AsyncOperation", "/az"}, "", "https://api.test/az", FromAzureAsyncOperation},
-		{[]string{"Location", "/l", "Content-Location", "/cl"}, "", "https://api.test/l", FromLocation},
-		{[]string{"Content-Location", "status/1"}, "", "https://api.test/v1/status/1", FromContentLocation},
+		{[]string{"Location", "/l", "Content-Location", "/cl", "Azure-AsyncOperation", "/az", "Operation-Location", "/op"}, "", "https://api.test/op", fromOperationLocation},
+		{[]string{"Location", "/l", "Content-Location", "/cl", "Azure-AsyncOperation", "/az"}, "", "https://api.test/az", fromAzureAsyncOperation},
+		{[]string{"Location", "/l", "Content-Location", "/cl"}, "", "https://api.test/l", fromLocation},
+		{[]string{"Content-Location", "status/1"}, "", "https://api.test/v1/status/1", fromContentLocation},
 		// A refused header falls through to the next usable one.
-		{[]string{"Operation-Location", "http://api.test/downgrade", "Location", "/l"}, "", "https://api.test/l", FromLocation},
-		{[]string{"Content-Type", "application/json"}, `{"id":1,"statusUrl":"/s/1"}`, "https://api.test/s/1", FromBody},
-		{[]string{"Content-Type", "application/json"}, `{"statusQueryGetUri":"https://fn.test/rt/1?code=x","sendEventPostUri":"/e"}`, "https://fn.test/rt/1?code=x", FromBody},
-		{[]string{"Content-Type", "application/hal+json"}, `{"_links":{"self":{"href":"/jobs/9"}}}`, "https://api.test/jobs/9", FromBody},
-		{[]string{"Content-Type", "application/vnd.api+json"}, `{"data":{"id":"1","links":{"self":"/queue/1"}}}`, "https://api.test/queue/1", FromBody},
-		{[]string{"Content-Type", "application/json"}, `{"links":{"status":"/st"},"href":"/h"}`, "https://api.test/h", FromBody},
+		{[]string{"Operation-Location", "http://api.test/downgrade", "Location", "/l"}, "", "https://api.test/l", fromLocation},
+		{[]string{"Content-Type", "application/json"}, `{"id":1,"statusUrl":"/s/1"}`, "https://api.test/s/1", fromBody},
+		{[]string{"Content-Type", "application/json"}, `{"statusQueryGetUri":"https://fn.test/rt/1?code=x","sendEventPostUri":"/e"}`, "https://fn.test/rt/1?code=x", fromBody},
+		{[]string{"Content-Type", "application/hal+json"}, `{"_links":{"self":{"href":"/jobs/9"}}}`, "https://api.test/jobs/9", fromBody},
+		{[]string{"Content-Type", "application/vnd.api+json"}, `{"data":{"id":"1","links":{"self":"/queue/1"}}}`, "https://api.test/queue/1", fromBody},
+		{[]string{"Content-Type", "application/json"}, `{"links":{"status":"/st"},"href":"/h"}`, "https://api.test/h", fromBody},
 	}
 	for i, tc := range cases {
 		resp := mk(tc.kv, tc.body)
@@ -944,7 +945,7 @@ func TestAsyncUnknownStatusWord(t *testing.T) {
 		"/accounts/1",
 		answer(http.StatusOK, `{"id":1,"status":"active"}`),
 	)
-	out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+	out, err := js.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -957,7 +958,7 @@ func TestAsyncUnknownStatusWord(t *testing.T) {
 		answer(http.StatusOK, `{"status":"Migrating"}`),
 		answer(http.StatusOK, `{"status":"Succeeded"}`),
 	)
-	out, err = js2.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+	out, err = js2.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -987,7 +988,7 @@ func TestAsyncCustomInterpreter(t *testing.T) {
 		answer(http.StatusOK, `{"phase":"baking"}`),
 		answer(http.StatusOK, `{"phase":"served","pizza":"margherita"}`),
 	)
-	out, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll, WithStatusInterpreter(interp))
+	out, err := js.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, Interpret: interp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1003,7 +1004,7 @@ func TestAsyncMonitorRefusesPoll(t *testing.T) {
 		"/jobs/1",
 		answer(http.StatusUnauthorized, `{"title":"token expired"}`, "Content-Type", "application/problem+json", "WWW-Authenticate", `Bearer realm="x"`),
 	)
-	_, err := js.start(newTestClient(t)).Wait(context.Background(), fastPoll)
+	_, err := js.start(newTestClient(t)).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	var ua *Unauthorized
 	if !errors.Is(err, ErrMonitorAnswer) || !errors.As(err, &ua) {
 		t.Fatalf("err = %v, want ErrMonitorAnswer wrapping *Unauthorized", err)
@@ -1044,7 +1045,7 @@ func TestAsyncCrossOriginHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := out.(*Accepted).Wait(context.Background(), fastPoll, WithPollHeader(http.Header{"X-Extra": {"1"}}))
+	res, err := out.(*Accepted).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, Header: http.Header{"X-Extra": {"1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1066,7 +1067,7 @@ func TestAsyncSameOriginHeaders(t *testing.T) {
 		answer(http.StatusOK, "{}"),
 	)
 	c := newTestClient(t, WithIdempotencyKeys())
-	out, err := js.start(c).Wait(context.Background(), fastPoll)
+	out, err := js.start(c).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1081,54 +1082,6 @@ func TestAsyncSameOriginHeaders(t *testing.T) {
 		if h.Get(k) != "" {
 			t.Errorf("%s copied to the poll", k)
 		}
-	}
-}
-
-func TestPreferAsync(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		wait time.Duration
-		pre  string
-		want []string
-	}{
-		{0, "", []string{"respond-async"}},
-		{5 * time.Second, "", []string{"respond-async, wait=5"}},
-		{1200 * time.Millisecond, "", []string{"respond-async, wait=2"}},
-		{0, "return=minimal", []string{"return=minimal", "respond-async"}},
-	}
-	for _, tc := range cases {
-		req, _ := http.NewRequest(http.MethodPost, "http://api.test/x", nil)
-		if tc.pre != "" {
-			req.Header.Set("Prefer", tc.pre)
-		}
-		PreferAsync(req, tc.wait)
-		if got := req.Header.Values("Prefer"); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("wait %v: Prefer %q, want %q", tc.wait, got, tc.want)
-		}
-	}
-	// Through a server that honours it.
-	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			io.WriteString(w, "sync result")
-			return
-		}
-		if strings.Contains(r.Header.Get("Prefer"), "respond-async") {
-			w.Header().Set("Preference-Applied", "respond-async")
-			w.Header().Set("Location", "/status")
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
-		io.WriteString(w, "sync result")
-	}))
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/op", nil)
-	PreferAsync(req, 0)
-	out, err := newTestClient(t).Send(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out.Close()
-	if _, ok := out.(*Accepted); !ok {
-		t.Fatalf("got %T", out)
 	}
 }
 
@@ -1147,10 +1100,7 @@ func TestAsyncClassifiedWithoutClient(t *testing.T) {
 	}
 	out, _ := Classify(resp)
 	a := out.(*Accepted)
-	if _, err := a.Poller(); !errors.Is(err, ErrNoClient) {
-		t.Fatalf("Poller without a client: %v", err)
-	}
-	p, err := c.NewPoller(a, fastPoll)
+	p, err := c.NewPoller(a, &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1170,7 +1120,8 @@ func TestAsyncConcurrentPollers(t *testing.T) {
 		answer(http.StatusAccepted, "", "Retry-After", "0"),
 		answer(http.StatusOK, "done"),
 	)
-	p, err := js.start(newTestClient(t)).Poller(fastPoll)
+	c := newTestClient(t)
+	p, err := c.NewPoller(js.start(c), fastPoll())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1219,38 +1170,38 @@ func TestDefaultStatusInterpreterTable(t *testing.T) {
 		percent float64
 		wantErr bool
 	}{
-		{"202 plain", 202, nil, "", FromLocation, StateRunning, "", -1, false},
-		{"202 with percent", 202, nil, `{"progress":"45%"}`, FromLocation, StateRunning, "", 45, false},
-		{"in_progress spelling", 200, nil, `{"state":"IN_PROGRESS"}`, FromLocation, StateRunning, "", -1, false},
-		{"in-progress spelling", 200, nil, `{"Status":"in-progress"}`, FromLocation, StateRunning, "", -1, false},
-		{"queued", 200, nil, `{"status":"Queued"}`, FromLocation, StateRunning, "", -1, false},
-		{"accepted", 200, nil, `{"status":"accepted"}`, FromLocation, StateRunning, "", -1, false},
-		{"notstarted", 200, nil, `{"status":"not_started"}`, FromLocation, StateRunning, "", -1, false},
-		{"done false", 200, nil, `{"done":false}`, FromLocation, StateRunning, "", -1, false},
-		{"ARM provisioningState", 200, nil, `{"properties":{"provisioningState":"Updating"}}`, FromLocation, StateRunning, "", -1, false},
-		{"JSON:API nested", 200, nil, `{"data":{"attributes":{"status":"pending","percentComplete":12.5}}}`, FromLocation, StateRunning, "", 12.5, false},
-		{"nested status object", 200, nil, `{"status":{"state":"RUNNING"}}`, FromLocation, StateRunning, "", -1, false},
-		{"succeeded with link", 200, nil, `{"status":"Succeeded","resourceLocation":"/things/1"}`, FromOperationLocation, StateSucceeded, "https://api.test/things/1", 100, false},
-		{"completed with Location header", 200, hdr("Location", "/things/2"), `{"status":"completed"}`, FromLocation, StateSucceeded, "https://api.test/things/2", 100, false},
-		{"succeeded without link", 200, nil, `{"status":"done","value":3}`, FromLocation, StateSucceeded, "", 100, false},
-		{"succeeded falls back to 202 Location", 200, nil, `{"status":"Succeeded"}`, FromOperationLocation, StateSucceeded, "https://api.test/results/1", 100, false},
-		{"failed", 200, nil, `{"status":"Failed"}`, FromLocation, StateFailed, "", -1, false},
-		{"error word", 200, nil, `{"state":"error"}`, FromLocation, StateFailed, "", -1, false},
-		{"cancelled", 200, nil, `{"status":"Cancelled"}`, FromLocation, StateCanceled, "", -1, false},
-		{"no status document", 200, nil, `{"id":4}`, FromLocation, StateSucceeded, "", -1, false},
-		{"204", 204, nil, ``, FromLocation, StateSucceeded, "", -1, false},
-		{"201 resource", 201, nil, `{"id":4}`, FromLocation, StateSucceeded, "", -1, false},
-		{"JSON:API job without status", 200, hdr("Content-Type", "application/vnd.api+json"), `{"data":{"id":"1"}}`, FromContentLocation, StateRunning, "", -1, false},
-		{"vnd.api+json from Location is the result", 200, hdr("Content-Type", "application/vnd.api+json"), `{"data":{"id":"1"}}`, FromLocation, StateSucceeded, "", -1, false},
-		{"303", 303, hdr("Location", "/photos/1"), ``, FromContentLocation, StateSucceeded, "https://api.test/photos/1", -1, false},
-		{"304 conditional poll", 304, nil, ``, FromLocation, StateRunning, "", -1, false},
-		{"303 without Location", 303, nil, ``, FromLocation, StateRunning, "", -1, true},
-		{"404", 404, nil, ``, FromLocation, StateGone, "", -1, false},
-		{"410", 410, nil, ``, FromLocation, StateGone, "", -1, false},
-		{"400", 400, nil, ``, FromLocation, StateRunning, "", -1, true},
-		{"307", 307, hdr("Location", "/x"), ``, FromLocation, StateRunning, "", -1, true},
-		{"percent out of range ignored", 200, nil, `{"status":"running","percentComplete":250}`, FromLocation, StateRunning, "", -1, false},
-		{"not json", 200, nil, `<html>`, FromLocation, StateSucceeded, "", -1, false},
+		{"202 plain", 202, nil, "", fromLocation, StateRunning, "", -1, false},
+		{"202 with percent", 202, nil, `{"progress":"45%"}`, fromLocation, StateRunning, "", 45, false},
+		{"in_progress spelling", 200, nil, `{"state":"IN_PROGRESS"}`, fromLocation, StateRunning, "", -1, false},
+		{"in-progress spelling", 200, nil, `{"Status":"in-progress"}`, fromLocation, StateRunning, "", -1, false},
+		{"queued", 200, nil, `{"status":"Queued"}`, fromLocation, StateRunning, "", -1, false},
+		{"accepted", 200, nil, `{"status":"accepted"}`, fromLocation, StateRunning, "", -1, false},
+		{"notstarted", 200, nil, `{"status":"not_started"}`, fromLocation, StateRunning, "", -1, false},
+		{"done false", 200, nil, `{"done":false}`, fromLocation, StateRunning, "", -1, false},
+		{"ARM provisioningState", 200, nil, `{"properties":{"provisioningState":"Updating"}}`, fromLocation, StateRunning, "", -1, false},
+		{"JSON:API nested", 200, nil, `{"data":{"attributes":{"status":"pending","percentComplete":12.5}}}`, fromLocation, StateRunning, "", 12.5, false},
+		{"nested status object", 200, nil, `{"status":{"state":"RUNNING"}}`, fromLocation, StateRunning, "", -1, false},
+		{"succeeded with link", 200, nil, `{"status":"Succeeded","resourceLocation":"/things/1"}`, fromOperationLocation, StateSucceeded, "https://api.test/things/1", 100, false},
+		{"completed with Location header", 200, hdr("Location", "/things/2"), `{"status":"completed"}`, fromLocation, StateSucceeded, "https://api.test/things/2", 100, false},
+		{"succeeded without link", 200, nil, `{"status":"done","value":3}`, fromLocation, StateSucceeded, "", 100, false},
+		{"succeeded falls back to 202 Location", 200, nil, `{"status":"Succeeded"}`, fromOperationLocation, StateSucceeded, "https://api.test/results/1", 100, false},
+		{"failed", 200, nil, `{"status":"Failed"}`, fromLocation, StateFailed, "", -1, false},
+		{"error word", 200, nil, `{"state":"error"}`, fromLocation, StateFailed, "", -1, false},
+		{"cancelled", 200, nil, `{"status":"Cancelled"}`, fromLocation, StateCanceled, "", -1, false},
+		{"no status document", 200, nil, `{"id":4}`, fromLocation, StateSucceeded, "", -1, false},
+		{"204", 204, nil, ``, fromLocation, StateSucceeded, "", -1, false},
+		{"201 resource", 201, nil, `{"id":4}`, fromLocation, StateSucceeded, "", -1, false},
+		{"JSON:API job without status", 200, hdr("Content-Type", "application/vnd.api+json"), `{"data":{"id":"1"}}`, fromContentLocation, StateRunning, "", -1, false},
+		{"vnd.api+json from Location is the result", 200, hdr("Content-Type", "application/vnd.api+json"), `{"data":{"id":"1"}}`, fromLocation, StateSucceeded, "", -1, false},
+		{"303", 303, hdr("Location", "/photos/1"), ``, fromContentLocation, StateSucceeded, "https://api.test/photos/1", -1, false},
+		{"304 conditional poll", 304, nil, ``, fromLocation, StateRunning, "", -1, false},
+		{"303 without Location", 303, nil, ``, fromLocation, StateRunning, "", -1, true},
+		{"404", 404, nil, ``, fromLocation, StateGone, "", -1, false},
+		{"410", 410, nil, ``, fromLocation, StateGone, "", -1, false},
+		{"400", 400, nil, ``, fromLocation, StateRunning, "", -1, true},
+		{"307", 307, hdr("Location", "/x"), ``, fromLocation, StateRunning, "", -1, true},
+		{"percent out of range ignored", 200, nil, `{"status":"running","percentComplete":250}`, fromLocation, StateRunning, "", -1, false},
+		{"not json", 200, nil, `<html>`, fromLocation, StateSucceeded, "", -1, false},
 	}
 	for _, tc := range cases {
 		h := tc.h
@@ -1258,7 +1209,7 @@ func TestDefaultStatusInterpreterTable(t *testing.T) {
 			h = http.Header{}
 		}
 		r := PollResponse{StatusCode: tc.code, Header: h, Body: []byte(tc.body), URL: mon, MonitorFrom: tc.from}
-		if tc.from == FromOperationLocation {
+		if tc.from == fromOperationLocation {
 			r.Location = loc
 		}
 		d, err := DefaultStatusInterpreter(r)
@@ -1295,7 +1246,7 @@ func FuzzStatusInterpreter(f *testing.F) {
 	f.Add(202, "", []byte(`{"Status":"x","status":"y","STATUS":"z"}`), uint8(4), "\r\n")
 	f.Fuzz(func(t *testing.T, code int, ctype string, body []byte, from uint8, location string) {
 		mon, _ := url.Parse("https://api.test/ops/1")
-		froms := []string{FromOperationLocation, FromAzureAsyncOperation, FromLocation, FromContentLocation, FromBody}
+		froms := []string{fromOperationLocation, fromAzureAsyncOperation, fromLocation, fromContentLocation, fromBody}
 		h := http.Header{"Content-Type": {ctype}}
 		if location != "" {
 			h.Set("Location", location)
@@ -1321,7 +1272,7 @@ func FuzzStatusInterpreter(f *testing.F) {
 			t.Fatalf("result %q is not JSON", d.Result)
 		}
 		if code >= 200 && code < 300 && code != 202 && len(body) == 0 && d.State != StateSucceeded {
-			if !(r.MonitorFrom == FromContentLocation && strings.Contains(ctype, "vnd.api+json")) {
+			if !(r.MonitorFrom == fromContentLocation && strings.Contains(ctype, "vnd.api+json")) {
 				t.Fatalf("empty %d answer gave %v", code, d.State)
 			}
 		}
@@ -1345,7 +1296,7 @@ func FuzzResumeToken(f *testing.F) {
 			return
 		}
 		c := New()
-		p, err := c.ResumePoller(token)
+		p, err := c.ResumePoller(token, nil)
 		if err != nil {
 			t.Fatalf("decoded but not resumable: %v", err)
 		}
@@ -1372,7 +1323,7 @@ func FuzzMonitorLink(f *testing.F) {
 	f.Add([]byte(`{"href":"\u0000"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		base, _ := url.Parse("https://api.test/v1/jobs")
-		u, err := MonitorLink(body, base)
+		u, err := monitorLink(body, base)
 		if err != nil {
 			if !errors.Is(err, ErrBadMonitor) || u != nil {
 				t.Fatalf("%v, %v", u, err)
@@ -1422,9 +1373,9 @@ func ExampleAccepted_Wait() {
 		out.Close()
 		return
 	}
-	result, err := accepted.Wait(context.Background(), WithProgress(func(p Progress) {
+	result, err := accepted.Wait(context.Background(), &PollOptions{Progress: func(p Progress) {
 		fmt.Printf("%s %.0f%%\n", p.State, p.Percent)
-	}))
+	}})
 	type report struct {
 		Title string
 		Pages int
@@ -1464,7 +1415,7 @@ func TestAsyncConcurrentWaitersKeepTheSchedule(t *testing.T) {
 		c := New(WithTransport(handlerTransport{h}))
 		req, _ := http.NewRequest(http.MethodPost, "http://api.test/jobs", nil)
 		out, _ := c.Send(req)
-		p, err := out.(*Accepted).Poller()
+		p, err := c.NewPoller(out.(*Accepted), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1518,52 +1469,13 @@ func TestAsyncSendNeverWaitsOnA202Body(t *testing.T) {
 		t.Fatalf("monitor %v found without reading the body", a.Monitor)
 	}
 	close(release)
-	res, err := a.Wait(context.Background(), fastPoll)
+	res, err := a.Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, res); got != "done" || a.MonitorFrom != FromBody {
+	if got := readAll(t, res); got != "done" || a.MonitorFrom != fromBody {
 		t.Fatalf("result %q, monitor from %q", got, a.MonitorFrom)
 	}
-}
-
-// FuzzSplitObject checks the poller's JSON object splitter against
-// encoding/json: the same members with the same raw values, and nil for
-// everything encoding/json does not decode into a map.
-func FuzzSplitObject(f *testing.F) {
-	for _, s := range []string{
-		`{"status":"running"}`, ` { "a" : [1, {"b": "}]\""}], "c":{"d":{}} , "e":-1.5e3,"f":null} `,
-		`{"a":1,"a":2}`, `{"\u00e9\n":"x","k\"q":true}`, "{\"\xff\":1}", `{}`, `[]`, `null`, `{"a":1}x`,
-		`"str"`, `{"a":"\\"}`, `{"a":}`, ``,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		got := splitObject(body)
-		var want map[string]json.RawMessage
-		if json.Unmarshal(body, &want) != nil {
-			want = nil
-		}
-		if (got == nil) != (want == nil) {
-			t.Fatalf("splitObject(%q) = %v, encoding/json %v", body, got, want)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("splitObject(%q): %d members, encoding/json %d", body, len(got), len(want))
-		}
-		for k, v := range want {
-			if g, ok := got[k]; !ok || !bytes.Equal(g, v) {
-				t.Fatalf("splitObject(%q)[%q] = %q, encoding/json %q", body, k, g, v)
-			}
-		}
-		for _, v := range got {
-			if s, ok := jsonString(v); ok {
-				var w string
-				if err := json.Unmarshal(v, &w); err != nil || w != s {
-					t.Fatalf("jsonString(%q) = %q, encoding/json %q (%v)", v, s, w, err)
-				}
-			}
-		}
-	})
 }
 
 // stubBody serves data, then err (io.EOF when nil), and records Close.
@@ -1602,7 +1514,7 @@ func TestPeekBody(t *testing.T) {
 		{"shorter than declared, clean end", `{"a":1}`, 20, nil, true},
 		{"longer than declared", `{"status":"running","x":1}`, 20, nil, true},
 		{"unknown length", `{"status":"running"}`, -1, nil, true},
-		{"over the limit", strings.Repeat(" ", MaxStatusBody) + "{}", MaxStatusBody + 2, nil, false},
+		{"over the limit", strings.Repeat(" ", maxStatusBody) + "{}", maxStatusBody + 2, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := &stubBody{r: strings.NewReader(tc.body), err: tc.err}
@@ -1640,7 +1552,7 @@ func TestAcceptedOfAPollLeavesTheBody(t *testing.T) {
 	if a := newAccepted(base{resp: resp}, true); a.Monitor != nil || resp.Body != orig {
 		t.Fatalf("poll: monitor %v, body replaced: %v", a.Monitor, resp.Body != orig)
 	}
-	if a := newAccepted(base{resp: mk()}, false); a.Monitor == nil || a.MonitorFrom != FromBody {
+	if a := newAccepted(base{resp: mk()}, false); a.Monitor == nil || a.MonitorFrom != fromBody {
 		t.Fatalf("caller's 202: monitor %v from %q, want the body's", a.Monitor, a.MonitorFrom)
 	}
 }
@@ -1675,7 +1587,7 @@ func TestWaitResultIsAnAcceptedWithBodyMonitor(t *testing.T) {
 	if !ok {
 		t.Fatalf("got %T, want *Accepted", out)
 	}
-	res, err := acc.Wait(context.Background(), WithPollInterval(time.Millisecond, time.Millisecond))
+	res, err := acc.Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1684,7 +1596,7 @@ func TestWaitResultIsAnAcceptedWithBodyMonitor(t *testing.T) {
 	if !ok {
 		t.Fatalf("result %T, want *Accepted", res)
 	}
-	if next.Monitor == nil || next.Monitor.Path != "/ops/2" || next.MonitorFrom != FromBody {
+	if next.Monitor == nil || next.Monitor.Path != "/ops/2" || next.MonitorFrom != fromBody {
 		t.Fatalf("result's monitor %v from %q (%v), want /ops/2 from the body", next.Monitor, next.MonitorFrom, next.MonitorErr)
 	}
 	if b, _ := io.ReadAll(next.Response().Body); string(b) != `{"statusUrl":"/ops/2"}` {

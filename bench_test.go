@@ -128,7 +128,7 @@ func BenchmarkParallelGet(b *testing.B) {
 		run(b, c.Do)
 	})
 	b.Run("semhttp-nocache", func(b *testing.B) {
-		c := New(WithoutCache())
+		c := New(WithCache(nil))
 		defer c.CloseIdleConnections()
 		run(b, c.Do)
 	})

@@ -2,25 +2,24 @@ package semhttp
 
 import (
 	"bytes"
-	"container/list"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"io"
 	"net/http"
-	"net/textproto"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
 
-// cache.go owns validators, revalidation and the 304 outcome: the Store
-// interface and its in-memory implementation, the hooks the request
-// pipeline calls before and after each call, and the body tee that stores a
-// response while the caller reads it.
+// cache.go owns revalidation: the pipeline's cache stages (cacheBefore,
+// cacheAfter, cacheRevalidated), the body tee that stores a response while
+// the caller reads it, the freshening of stored responses by a 304, and
+// invalidation after writes. Keys, partitions and variants are in
+// cachekey.go; the store in store.go.
 //
 // The cache is a private client cache (RFC 9111 §1): one per Client, like a
 // browser's. It never answers from storage without asking the origin: every
@@ -28,266 +27,16 @@ import (
 // a 304 is answered with the stored representation. Freshness (max-age,
 // Expires) is not used.
 
-// NotModified is a 304 Not Modified. It is a success kind (Err is nil)
-// and reads like the representation it stands for:
-//
-// When the client added the validators itself (a plain GET of something
-// it had stored), Response is the stored representation freshened with
-// the 304's header fields (RFC 9111 §4.3.4): Response().StatusCode is the
-// stored 200, its Body reads the stored bytes like an *OK's (Decode works,
-// Close releases it), its header carries [CacheHeader] "revalidated", and
-// Info().FromCache is true. StatusCode() is 304, what the server answered.
-//
-// When the request carried its own If-None-Match or If-Modified-Since,
-// the 304 is the caller's business: Response is the server's 304, with an
-// empty body, and both StatusCode() and Response().StatusCode are 304.
-type NotModified struct{ base }
-
-// StatusCode is 304, the status the server answered (Response().StatusCode
-// is the stored representation's when the client answered from its cache).
-func (o *NotModified) StatusCode() int { return http.StatusNotModified }
-
 // CacheHeader is the response header semhttp adds to a response it
 // answered from its cache: its value is "revalidated" (the server answered
 // 304 to the client's own validators). [Client.Do] returns such a response
 // as a 200 in place of the 304.
 const CacheHeader = "Semhttp-Cache"
 
-// Default limits of the in-memory store, used when a Client is built
-// without [WithCache] and for the zero [MemoryStore].
-const (
-	DefaultCacheMaxBytes = 32 << 20 // 32 MiB in all
-	DefaultCacheMaxEntry = 1 << 20  // 1 MiB per response body
-)
-
-// ErrEntryTooLarge is returned by [MemoryStore.Put] for an entry larger
-// than the store's entry or total limit. The client never sends such an
-// entry: a body over [Store.MaxEntryBytes] streams through unstored.
-var ErrEntryTooLarge = errors.New("semhttp: cache entry too large")
-
-// Entry is one stored response. The client treats entries as immutable: it
-// never modifies an Entry it gave to or got from a Store, and a Store must
-// not modify one either (an updated response is a new Entry passed to
-// Put), so a store may hand out the same Entry to concurrent callers.
-// Entry is plain data: encoding/json and encoding/gob round-trip it.
-type Entry struct {
-	// Variant tells apart the responses stored under one key: it holds the
-	// request's values of the header fields the response's Vary names, and
-	// a hash of the request's credentials. It is opaque to stores; Put
-	// replaces the entry with the same Variant.
-	Variant string
-	// URL is where the representation came from (the last hop, when
-	// redirects were followed).
-	URL string
-	// StatusCode is the stored status (200).
-	StatusCode int
-	// Header is the stored response header, without hop-by-hop fields.
-	Header http.Header
-	// Body is the complete response body.
-	Body []byte
-	// Stored is when the response was stored or last freshened by a 304.
-	Stored time.Time
-}
-
-// size approximates the memory an entry holds.
-func (e *Entry) size() int64 {
-	n := int64(len(e.Variant) + len(e.URL) + len(e.Body) + 128)
-	for k, vs := range e.Header {
-		n += int64(len(k)) + 16
-		for _, v := range vs {
-			n += int64(len(v)) + 16
-		}
-	}
-	return n
-}
-
-// Store keeps responses for revalidation. Keys are "GET " followed by the
-// absolute request URL; under one key a store holds one Entry per Variant.
-// A Store must be safe for concurrent use. Put is called on the goroutine
-// that reads the response body, when it reaches the end, so it should be
-// quick; a store doing network I/O bounds it with ctx (the request's
-// context) or hands the write off. The client ignores a store's
-// errors (it logs them at debug level with [WithLogger]): a failing store
-// only means fewer 304s.
-//
-// [MemoryStore] is the default. A store shared between processes, such as
-// Redis, would keep each key as a hash: Get is HGETALL key (decoding each
-// field's value into an Entry, with encoding/gob or encoding/json), Put is
-// HSET key Entry.Variant encoded-entry followed by EXPIRE (so unused keys
-// leave), Delete is DEL key, and MaxEntryBytes returns the largest body
-// worth a round trip; least-recently-used eviction comes from Redis's
-// maxmemory-policy allkeys-lru. Everything stored is then visible to every
-// client sharing the store, so share one only between clients that may
-// see each other's responses (see [WithCache]).
-type Store interface {
-	// Get returns every entry stored under key, in any order; none is not
-	// an error.
-	Get(ctx context.Context, key string) ([]*Entry, error)
-	// Put stores e under key, replacing the entry with the same Variant.
-	Put(ctx context.Context, key string, e *Entry) error
-	// Delete removes every entry under key.
-	Delete(ctx context.Context, key string) error
-	// MaxEntryBytes is the largest body the store accepts. The client
-	// does not keep a copy of longer bodies while the caller reads them.
-	MaxEntryBytes() int64
-}
-
-// MemoryStore is a [Store] in memory, bounded by the total size of its
-// entries and by the size of each body; the least recently used entry goes
-// first. The zero value is ready to use with the default limits
-// ([DefaultCacheMaxBytes], [DefaultCacheMaxEntry]). It is safe for
-// concurrent use.
-type MemoryStore struct {
-	// MaxBytes bounds the total size of the entries (bodies, headers and
-	// keys). Zero means DefaultCacheMaxBytes. Set it before first use.
-	MaxBytes int64
-	// MaxEntry bounds each entry's body. Zero means DefaultCacheMaxEntry.
-	// Set it before first use.
-	MaxEntry int64
-
-	mu   sync.Mutex
-	size int64
-	lru  list.List // of *memNode; front is the most recently used
-	keys map[string][]*list.Element
-}
-
-type memNode struct {
-	key  string
-	e    *Entry
-	size int64
-}
-
-// NewMemoryStore returns a MemoryStore holding at most maxBytes in all and
-// maxEntry per body; zero or negative means the default.
-func NewMemoryStore(maxBytes, maxEntry int64) *MemoryStore {
-	return &MemoryStore{MaxBytes: maxBytes, MaxEntry: maxEntry}
-}
-
-func (s *MemoryStore) limits() (total, entry int64) {
-	total, entry = s.MaxBytes, s.MaxEntry
-	if total <= 0 {
-		total = DefaultCacheMaxBytes
-	}
-	if entry <= 0 {
-		entry = DefaultCacheMaxEntry
-	}
-	return total, entry
-}
-
-// MaxEntryBytes returns the per-body limit.
-func (s *MemoryStore) MaxEntryBytes() int64 {
-	_, entry := s.limits()
-	return entry
-}
-
-// Get returns the entries under key and marks them recently used.
-func (s *MemoryStore) Get(_ context.Context, key string) ([]*Entry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	els := s.keys[key]
-	if len(els) == 0 {
-		return nil, nil
-	}
-	out := make([]*Entry, len(els))
-	for i, el := range els {
-		s.lru.MoveToFront(el)
-		out[i] = el.Value.(*memNode).e
-	}
-	return out, nil
-}
-
-// Put stores e under key, replacing the entry with the same Variant, and
-// evicts the least recently used entries until the total fits. It returns
-// [ErrEntryTooLarge] (and stores nothing) when e's body exceeds MaxEntry or
-// e alone exceeds MaxBytes.
-func (s *MemoryStore) Put(_ context.Context, key string, e *Entry) error {
-	if e == nil {
-		return nil
-	}
-	total, entry := s.limits()
-	n := e.size() + int64(len(key))
-	if int64(len(e.Body)) > entry || n > total {
-		return ErrEntryTooLarge
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.keys == nil {
-		s.keys = make(map[string][]*list.Element)
-	}
-	els := s.keys[key]
-	for _, el := range els {
-		if old := el.Value.(*memNode); old.e.Variant == e.Variant {
-			s.size += n - old.size
-			old.e, old.size = e, n
-			s.lru.MoveToFront(el)
-			s.evict(total)
-			return nil
-		}
-	}
-	s.keys[key] = append(els, s.lru.PushFront(&memNode{key: key, e: e, size: n}))
-	s.size += n
-	s.evict(total)
-	return nil
-}
-
-// evict drops least recently used entries until the total fits.
-func (s *MemoryStore) evict(total int64) {
-	for s.size > total {
-		el := s.lru.Back()
-		if el == nil {
-			return
-		}
-		s.remove(el)
-	}
-}
-
-func (s *MemoryStore) remove(el *list.Element) {
-	node := s.lru.Remove(el).(*memNode)
-	s.size -= node.size
-	els := s.keys[node.key]
-	i := slices.Index(els, el)
-	if i >= 0 {
-		els = slices.Delete(els, i, i+1)
-	}
-	if len(els) == 0 {
-		delete(s.keys, node.key)
-	} else {
-		s.keys[node.key] = els
-	}
-}
-
-// Delete removes every entry under key.
-func (s *MemoryStore) Delete(_ context.Context, key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, el := range slices.Clone(s.keys[key]) {
-		s.remove(el)
-	}
-	return nil
-}
-
-// Len returns the number of stored entries.
-func (s *MemoryStore) Len() int {
-	s.mu.Lock()
-	n := s.lru.Len()
-	s.mu.Unlock()
-	return n
-}
-
-// Bytes returns the total size of the stored entries, as counted against
-// MaxBytes.
-func (s *MemoryStore) Bytes() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.size
-}
-
-var _ Store = (*MemoryStore)(nil)
-
 // cacheOptions are the cache settings given to New.
 type cacheOptions struct {
 	store      Store
-	set        bool // WithCache or WithoutCache was given
+	set        bool // WithCache was given
 	condWrites bool
 }
 
@@ -306,8 +55,8 @@ func (o cacheOptions) resolved() cacheConfig {
 	if !o.set {
 		s = &MemoryStore{}
 	}
-	if s == nil {
-		return cacheConfig{}
+	if v := reflect.ValueOf(s); s == nil || v.Kind() == reflect.Pointer && v.IsNil() {
+		return cacheConfig{} // WithCache(nil), or a nil *MemoryStore: off
 	}
 	max := s.MaxEntryBytes()
 	if max < 0 {
@@ -315,28 +64,6 @@ func (o cacheOptions) resolved() cacheConfig {
 	}
 	sizer, _ := s.(interface{ Len() int })
 	return cacheConfig{store: s, maxEntry: max, condWrites: o.condWrites, sizer: sizer}
-}
-
-// WithCache sets the store that keeps GET responses for revalidation (see
-// [Store]). Nil turns the cache off, like [WithoutCache]. Without this
-// option every Client has its own [MemoryStore] with the default limits
-// (32 MiB in all, 1 MiB per body).
-//
-// The cache is a private cache: responses to requests carrying
-// Authorization, Cookie, Proxy-Authorization or a header registered with
-// WithCredentialHeaders are stored too, but each set of credentials has
-// its own entries (a SHA-256 of the credentials is part of the Variant, so
-// no credential is stored), and a request only ever revalidates, and is
-// answered with, responses fetched with the same credentials. Cookies a
-// cookie jar adds are not seen and do not partition the cache.
-func WithCache(s Store) Option {
-	return func(c *config) { c.cache.store, c.cache.set = s, true }
-}
-
-// WithoutCache turns the cache off: no response is stored, no validator is
-// added, and every 304 is the server's, passed through.
-func WithoutCache() Option {
-	return func(c *config) { c.cache.store, c.cache.set = nil, true }
 }
 
 // cacheCall is the cache's state for one call.
@@ -359,7 +86,7 @@ type cacheCall struct {
 // If-Match (conditional writes) added.
 func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 	cc := &c.cache
-	if cc.store == nil || x.opts != nil && x.opts.noCache {
+	if cc.store == nil || x.noCache() {
 		return req
 	}
 	cs := &x.cache
@@ -368,7 +95,7 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 		// Many GETs carry no header at all: then there is nothing to
 		// look up in it.
 		hdr := len(req.Header) > 0
-		if hdr && (len(req.Header["Range"]) > 0 || cacheDirective(req.Header, "no-store")) {
+		if hdr && (len(req.Header["Range"]) > 0 || httpsyntax.HasDirective(req.Header, "no-store")) {
 			return req
 		}
 		if !cacheableURL(req.URL) {
@@ -430,12 +157,9 @@ func (c *Client) cacheLoad(req *http.Request, key, partition string) []*Entry {
 
 func (c *Client) cacheLog(op, key string, err error) {
 	if c.logger != nil {
-		// The key is a URL: its query may hold a secret.
-		k := key
-		if u, perr := url.Parse(key); perr == nil {
-			k = redact(u)
-		}
-		c.logger.Debug("semhttp: cache store failed", "op", op, "key", k, "err", err)
+		// The key is "GET " and a URL, whose query may hold a secret.
+		method, u, _ := strings.Cut(key, " ")
+		c.logger.Debug("semhttp: cache store failed", "op", op, "key", method+" "+httpsyntax.RedactRaw(u), "err", err)
 	}
 }
 
@@ -550,6 +274,9 @@ func (c *Client) cacheRevalidated(resp *http.Response, x *exchange) (*http.Respo
 	cs.added, cs.entries, cs.selected = false, nil, nil
 	x.hops = nil // a new chain: the redirects of the first one are not part of it
 	resp, err := c.follow(cs.orig, x)
+	if err == nil {
+		err = checkStatus(resp)
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -567,7 +294,7 @@ func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
 	_, hasLM := cacheLastModified(h)
 	storable := (hasTag || hasLM) && resp.ContentLength <= c.cache.maxEntry &&
 		(resp.Request == nil || resp.Request.Method == http.MethodGet) &&
-		!cacheDirective(h, "no-store") && len(h["Content-Range"]) == 0
+		!httpsyntax.HasDirective(h, "no-store") && len(h["Content-Range"]) == 0
 	var vary []string
 	if storable {
 		var star bool
@@ -685,9 +412,9 @@ func (c *Client) revalidated(cs *cacheCall, resp *http.Response) *http.Response 
 // Content-Encoding (the stored body depends on it).
 func freshen(e *Entry, h304 http.Header, now time.Time) *Entry {
 	h := e.Header.Clone()
-	skip := connectionListed(h304)
+	skip := httpsyntax.ConnectionListed(h304)
 	for k, vs := range h304 {
-		if hopByHop(k) || skip[k] {
+		if httpsyntax.HopByHop(k) || skip[k] {
 			continue
 		}
 		switch k {
@@ -734,7 +461,7 @@ func (c *Client) invalidate(cs *cacheCall, resp *http.Response) {
 	keys := []string{cs.keyOf()}
 	target := cs.orig.URL
 	add := func(u *url.URL) {
-		if u == nil || !sameCacheOrigin(target, u) {
+		if u == nil || !httpsyntax.SameOrigin(target, u) {
 			return
 		}
 		if k, ok := cacheKey(u); ok && !slices.Contains(keys, k) {
@@ -834,279 +561,4 @@ func (b *cacheBody) Close() error {
 		b.commit(body)
 	}
 	return b.rc.Close()
-}
-
-// cacheKey is the store key of a GET to u: "GET " and the absolute URL
-// without userinfo or fragment. Relative URLs have none.
-// keyOf returns the call's cache key, building it on first use.
-func (cs *cacheCall) keyOf() string {
-	if cs.key == "" {
-		cs.key, _ = cacheKey(cs.orig.URL)
-	}
-	return cs.key
-}
-
-// partitionOf returns the partition of the call's request (requestPartition),
-// built on first use.
-func (cs *cacheCall) partitionOf() string {
-	if !cs.parted {
-		cs.partition, cs.parted = requestPartition(cs.orig, cs.creds), true
-	}
-	return cs.partition
-}
-
-// cacheableURL reports whether u can be a cache key (absolute, with a host).
-func cacheableURL(u *url.URL) bool { return u != nil && u.Host != "" && u.Scheme != "" }
-
-func cacheKey(u *url.URL) (string, bool) {
-	s, ok := cacheURL(u)
-	if !ok {
-		return "", false
-	}
-	return "GET " + s, true
-}
-
-func cacheURL(u *url.URL) (string, bool) {
-	if u == nil || u.Host == "" || u.Scheme == "" {
-		return "", false
-	}
-	if u.User != nil || u.Fragment != "" || u.RawFragment != "" || u.Opaque != "" {
-		cp := *u
-		cp.User, cp.Fragment, cp.RawFragment = nil, "", ""
-		return cp.String(), true
-	}
-	return u.String(), true
-}
-
-// sameCacheOrigin reports whether a and b have the same scheme, host and
-// port (default ports included).
-func sameCacheOrigin(a, b *url.URL) bool {
-	return a != nil && b != nil && strings.EqualFold(a.Scheme, b.Scheme) &&
-		strings.EqualFold(a.Hostname(), b.Hostname()) && cachePort(a) == cachePort(b)
-}
-
-func cachePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
-}
-
-// requestPartition hashes the request's credentials — the headers in creds
-// (Authorization, Cookie, Proxy-Authorization and those registered with
-// WithCredentialHeaders) and URL userinfo — or returns "" when it has none.
-func requestPartition(req *http.Request, creds []string) string {
-	found := req.URL.User != nil
-	for _, k := range creds {
-		if len(req.Header[k]) > 0 {
-			found = true
-			break
-		}
-	}
-	if !found {
-		return ""
-	}
-	h := sha256.New()
-	for _, k := range creds {
-		io.WriteString(h, k)
-		h.Write([]byte{0})
-		for _, v := range req.Header[k] {
-			io.WriteString(h, v)
-			h.Write([]byte{0})
-		}
-		h.Write([]byte{1})
-	}
-	if req.URL.User != nil {
-		io.WriteString(h, req.URL.User.String())
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// entryPartition is the partition part of an entry's Variant.
-func entryPartition(e *Entry) string {
-	p, _, _ := strings.Cut(e.Variant, "\n")
-	return p
-}
-
-// cacheVariant builds an entry's Variant: the partition, then each field
-// named by Vary with the request's normalized value ("\x00" when absent,
-// so that an absent field only matches an absent field).
-func cacheVariant(vary []string, h http.Header, partition string) string {
-	if len(vary) == 0 {
-		return partition + "\n"
-	}
-	var sb strings.Builder
-	sb.WriteString(partition)
-	for _, name := range vary {
-		sb.WriteByte('\n')
-		sb.WriteString(name)
-		sb.WriteByte(':')
-		vs := h[name]
-		if len(vs) == 0 {
-			sb.WriteByte(0)
-			continue
-		}
-		first := true
-		for _, v := range vs {
-			for elem := range strings.SplitSeq(v, ",") {
-				elem = strings.Trim(elem, " \t")
-				if elem == "" {
-					continue
-				}
-				if !first {
-					sb.WriteByte(',')
-				}
-				first = false
-				sb.WriteString(elem)
-			}
-		}
-	}
-	return sb.String()
-}
-
-// cacheVary returns the field names of h's Vary, canonical, sorted and
-// without duplicates.
-func cacheVary(h http.Header) []string {
-	names, _ := cacheVaryStar(h)
-	return names
-}
-
-// cacheVaryStar is cacheVary, and reports whether Vary holds "*" (or a
-// name that is not a token).
-func cacheVaryStar(h http.Header) ([]string, bool) {
-	vs := h["Vary"]
-	if len(vs) == 0 {
-		return nil, false
-	}
-	var names []string
-	star := false
-	for _, v := range vs {
-		for name := range strings.SplitSeq(v, ",") {
-			name = strings.Trim(name, " \t")
-			switch {
-			case name == "":
-			case name == "*", !isToken(name):
-				// A name that is not a token cannot be matched: the
-				// response is treated as Vary: * and not stored.
-				star = true
-			default:
-				name = textproto.CanonicalMIMEHeaderKey(name)
-				if !slices.Contains(names, name) {
-					names = append(names, name)
-				}
-			}
-		}
-	}
-	slices.Sort(names)
-	return names, star
-}
-
-// cacheDirective reports whether h's Cache-Control has the directive name
-// (compared case-insensitively, arguments ignored).
-func cacheDirective(h http.Header, name string) bool {
-	for _, v := range h["Cache-Control"] {
-		for d := range strings.SplitSeq(v, ",") {
-			d, _, _ = strings.Cut(d, "=")
-			if strings.EqualFold(strings.Trim(d, " \t"), name) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasCallerConditional reports whether a request carries a precondition of
-// its own.
-func hasCallerConditional(h http.Header) bool {
-	for _, k := range [...]string{"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
-		if len(h[k]) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// cacheLastModified returns h's Last-Modified when it is a valid HTTP-date.
-func cacheLastModified(h http.Header) (string, bool) {
-	vs := h["Last-Modified"]
-	if len(vs) != 1 {
-		return "", false
-	}
-	if _, err := http.ParseTime(vs[0]); err != nil {
-		return "", false
-	}
-	return vs[0], true
-}
-
-// mostRecent returns the most recently stored of es, or nil.
-func mostRecent(es []*Entry) *Entry {
-	var m *Entry
-	for _, e := range es {
-		if m == nil || e.Stored.After(m.Stored) {
-			m = e
-		}
-	}
-	return m
-}
-
-func cacheKeepMostRecent(es []*Entry) []*Entry {
-	if m := mostRecent(es); m != nil {
-		return []*Entry{m}
-	}
-	return nil
-}
-
-// storedHeader copies h without the fields a cache does not store (RFC 9111
-// §3.1): hop-by-hop fields and those Connection names.
-func storedHeader(h http.Header) http.Header {
-	skip := connectionListed(h)
-	out := make(http.Header, len(h))
-	for k, vs := range h {
-		if hopByHop(k) || skip[k] || k == CacheHeader {
-			continue
-		}
-		out[k] = slices.Clone(vs)
-	}
-	return out
-}
-
-func hopByHop(k string) bool {
-	switch k {
-	case "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
-		"Proxy-Authentication-Info", "Proxy-Authorization", "Te", "Trailer",
-		"Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
-}
-
-// connectionListed returns the canonical names listed in h's Connection.
-func connectionListed(h http.Header) map[string]bool {
-	vs := h["Connection"]
-	if len(vs) == 0 {
-		return nil
-	}
-	m := make(map[string]bool)
-	for _, v := range vs {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.Trim(name, " \t"); name != "" {
-				m[textproto.CanonicalMIMEHeaderKey(name)] = true
-			}
-		}
-	}
-	return m
-}
-
-// BypassCache makes one call skip the client's cache entirely: no
-// validators are added, nothing is stored, nothing is invalidated (see
-// [WithRequestOptions]). Download uses it: a file is not a representation
-// to keep in memory.
-func BypassCache() RequestOption {
-	return func(o *requestOptions) { o.noCache = true }
 }

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
 
 // ---- helpers ----
@@ -277,7 +279,7 @@ func TestCacheVary(t *testing.T) {
 		}
 		io.WriteString(w, body)
 	}))
-	store := NewMemoryStore(0, 0)
+	store := &MemoryStore{}
 	c := newTestClient(t, WithCache(store))
 	lastINM := func() string { mu.Lock(); defer mu.Unlock(); return inms[len(inms)-1] }
 
@@ -322,7 +324,7 @@ func TestCacheVaryStarNotStored(t *testing.T) {
 	t.Parallel()
 	res := &resource{body: []byte("x"), etag: `"s"`, extra: http.Header{"Vary": {"Accept, *"}}}
 	srv := newServer(t, res)
-	store := NewMemoryStore(0, 0)
+	store := &MemoryStore{}
 	c := newTestClient(t, WithCache(store))
 	sendRead(t, c, get(t, srv.URL))
 	sendRead(t, c, get(t, srv.URL))
@@ -337,7 +339,7 @@ func TestCacheNoStore(t *testing.T) {
 		t.Parallel()
 		res := &resource{body: []byte("secret"), etag: `"n"`, extra: http.Header{"Cache-Control": {"private, No-Store"}}}
 		srv := newServer(t, res)
-		store := NewMemoryStore(0, 0)
+		store := &MemoryStore{}
 		c := newTestClient(t, WithCache(store))
 		sendRead(t, c, get(t, srv.URL))
 		resp, _ := doRead(t, c, get(t, srv.URL))
@@ -352,7 +354,7 @@ func TestCacheNoStore(t *testing.T) {
 		t.Parallel()
 		res := &resource{body: []byte("x"), etag: `"n"`}
 		srv := newServer(t, res)
-		store := NewMemoryStore(0, 0)
+		store := &MemoryStore{}
 		c := newTestClient(t, WithCache(store))
 		sendRead(t, c, get(t, srv.URL, "Cache-Control", "no-store"))
 		sendRead(t, c, get(t, srv.URL))
@@ -386,7 +388,7 @@ func TestCacheTruncatedBodyNotStored(t *testing.T) {
 		}
 		w.Write(make([]byte, 1000))
 	}))
-	store := NewMemoryStore(0, 0)
+	store := &MemoryStore{}
 	c := newTestClient(t, WithCache(store), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
 	out, err := c.Send(get(t, srv.URL))
 	if err != nil {
@@ -417,7 +419,7 @@ func TestCacheBodyReadToEnd(t *testing.T) {
 
 	t.Run("closed early", func(t *testing.T) {
 		t.Parallel()
-		store := NewMemoryStore(0, 0)
+		store := &MemoryStore{}
 		c := newTestClient(t, WithCache(store))
 		resp, err := c.Do(get(t, srv.URL))
 		if err != nil {
@@ -431,7 +433,7 @@ func TestCacheBodyReadToEnd(t *testing.T) {
 	})
 	t.Run("every byte read, closed before EOF", func(t *testing.T) {
 		t.Parallel()
-		store := NewMemoryStore(0, 0)
+		store := &MemoryStore{}
 		// A body that hands over its last byte without io.EOF, as a
 		// decoder that stops at the end of a JSON value would see it.
 		tr := &http.Transport{}
@@ -467,7 +469,7 @@ func TestCacheBodyReadToEnd(t *testing.T) {
 		}))
 		// The store would take the body; the client must stop keeping a
 		// copy at the store's entry limit, whatever the store then says.
-		store := &smallEntryStore{MemoryStore: NewMemoryStore(0, 1<<20), max: 4096}
+		store := &smallEntryStore{MemoryStore: &MemoryStore{MaxEntry: 1 << 20}, max: 4096}
 		c := newTestClient(t, WithCache(store))
 		resp, body := doRead(t, c, get(t, chunked.URL))
 		if len(body) != 8192 || resp.ContentLength != -1 {
@@ -479,7 +481,7 @@ func TestCacheBodyReadToEnd(t *testing.T) {
 	})
 	t.Run("declared over the entry limit is not wrapped", func(t *testing.T) {
 		t.Parallel()
-		store := NewMemoryStore(0, 1024)
+		store := &MemoryStore{MaxEntry: 1024}
 		c := newTestClient(t, WithCache(store))
 		resp, err := c.Do(get(t, srv.URL))
 		if err != nil {
@@ -541,7 +543,7 @@ func TestCacheFastPath(t *testing.T) {
 		t.Fatal("the default client does not cache: a response with an ETag was not wrapped")
 	}
 	// WithoutCache turns it all off.
-	off := newTestClient(t, WithoutCache())
+	off := newTestClient(t, WithCache(nil))
 	doRead(t, off, get(t, withTag.URL))
 	doRead(t, off, get(t, withTag.URL))
 	if h, _ := res.last(); h.Get("If-None-Match") != "" {
@@ -558,7 +560,7 @@ func TestMemoryStoreEviction(t *testing.T) {
 		return &Entry{Variant: "\n", StatusCode: 200, Header: http.Header{}, Body: make([]byte, n)}
 	}
 	one := entry(1000).size() + int64(len("GET a"))
-	s := NewMemoryStore(3*one, 2000)
+	s := &MemoryStore{MaxBytes: 3 * one, MaxEntry: 2000}
 	for _, k := range []string{"GET a", "GET b", "GET c"} {
 		if err := s.Put(ctx, k, entry(1000)); err != nil {
 			t.Fatal(err)
@@ -591,10 +593,10 @@ func TestMemoryStoreEviction(t *testing.T) {
 	if es, _ := s.Get(ctx, "GET a"); len(es) != 2 {
 		t.Fatalf("%d variants under one key, want 2", len(es))
 	}
-	if err := s.Put(ctx, "GET e", entry(2001)); !errors.Is(err, ErrEntryTooLarge) {
-		t.Fatalf("oversized body: %v, want ErrEntryTooLarge", err)
+	if err := s.Put(ctx, "GET e", entry(2001)); !errors.Is(err, ErrBodyTooLarge) {
+		t.Fatalf("oversized body: %v, want ErrBodyTooLarge", err)
 	}
-	if err := NewMemoryStore(100, 0).Put(ctx, "GET f", entry(50)); !errors.Is(err, ErrEntryTooLarge) {
+	if err := (&MemoryStore{MaxBytes: 100}).Put(ctx, "GET f", entry(50)); !errors.Is(err, ErrBodyTooLarge) {
 		t.Fatalf("entry larger than the whole store: %v", err)
 	}
 	s.Delete(ctx, "GET a")
@@ -602,7 +604,7 @@ func TestMemoryStoreEviction(t *testing.T) {
 		t.Fatal("Delete left entries")
 	}
 	var zero MemoryStore // the zero value works, with the defaults
-	if zero.MaxEntryBytes() != DefaultCacheMaxEntry || zero.Put(ctx, "GET z", entry(1)) != nil || zero.Len() != 1 {
+	if zero.MaxEntryBytes() != defaultCacheMaxEntry || zero.Put(ctx, "GET z", entry(1)) != nil || zero.Len() != 1 {
 		t.Fatal("zero MemoryStore is not usable")
 	}
 }
@@ -618,7 +620,7 @@ func TestCacheEvictionThroughClient(t *testing.T) {
 		mux.Handle(p, res[p])
 	}
 	srv := newServer(t, mux)
-	store := NewMemoryStore(7500, 0) // room for two 3000-byte bodies and their headers
+	store := &MemoryStore{MaxBytes: 7500} // room for two 3000-byte bodies and their headers
 	c := newTestClient(t, WithCache(store))
 	for _, p := range []string{"/a", "/b", "/c"} {
 		sendRead(t, c, get(t, srv.URL+p))
@@ -767,7 +769,7 @@ func TestCacheNotModifiedFreshensHeaders(t *testing.T) {
 			n.Add(1)+1)
 		bw.Flush()
 	}))
-	store := NewMemoryStore(0, 0)
+	store := &MemoryStore{}
 	c := newTestClient(t, WithCache(store))
 	sendRead(t, c, get(t, srv.URL))
 	out, got := sendRead(t, c, get(t, srv.URL))
@@ -811,7 +813,7 @@ func TestCacheNotModifiedSelection(t *testing.T) {
 		{`"zzz"`, "", 0},         // nothing matches
 		{`unquoted`, "", 0},      // an invalid tag selects nothing
 	} {
-		store := NewMemoryStore(0, 0)
+		store := &MemoryStore{}
 		c := New(WithCache(store))
 		req, _ := http.NewRequest("GET", "http://x/", nil)
 		cs := &cacheCall{on: true, get: true, key: "GET http://x/", entries: entries, added: true}
@@ -879,7 +881,7 @@ func TestCacheDoTransparency(t *testing.T) {
 	// A captured outcome of Do is the stored 200, marked as from the cache.
 	var captured Outcome
 	req := get(t, srv.URL)
-	req = req.WithContext(WithRequestOptions(req.Context(), CaptureOutcome(&captured)))
+	req = req.WithContext(WithRequestOptions(req.Context(), RequestOptions{Outcome: &captured}))
 	if resp, body := doRead(t, c, req); resp.StatusCode != 200 || body != `{"name":"doer"}` {
 		t.Fatalf("Do with capture: %d %q", resp.StatusCode, body)
 	}
@@ -949,7 +951,7 @@ func TestCacheLostUpdatePrevented(t *testing.T) {
 	res := &resource{body: []byte("v0"), etag: `"v0"`}
 	srv := newServer(t, res)
 	alice := newTestClient(t, WithConditionalWrites())
-	bob := newTestClient(t, WithoutCache())
+	bob := newTestClient(t, WithCache(nil))
 	put := func(body string) *http.Request {
 		req, _ := http.NewRequest(http.MethodPut, srv.URL, strings.NewReader(body))
 		return req
@@ -1072,7 +1074,7 @@ func TestCacheInvalidation(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 	})
 	srv := newServer(t, mux)
-	store := NewMemoryStore(0, 0)
+	store := &MemoryStore{}
 	c := newTestClient(t, WithCache(store), WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
 	ctx := context.Background()
 	stored := func(u string) bool { es, _ := store.Get(ctx, "GET "+u); return len(es) > 0 }
@@ -1163,7 +1165,7 @@ func TestCacheHTTPBin(t *testing.T) {
 	})
 	t.Run("conditional write", func(t *testing.T) {
 		t.Parallel()
-		store := NewMemoryStore(0, 0)
+		store := &MemoryStore{}
 		c := newTestClient(t, WithCache(store), WithConditionalWrites())
 		sendRead(t, c, get(t, srv.URL+"/etag/abc"))
 		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/etag/abc", nil)
@@ -1192,7 +1194,7 @@ func TestCacheHTTPBin(t *testing.T) {
 		// /cache answers 304 to any conditional request and sends an
 		// unquoted ETag and a non-IMF Last-Modified; /range's ETag is
 		// unquoted. Neither is stored, so no bogus 304 is provoked.
-		store := NewMemoryStore(0, 0)
+		store := &MemoryStore{}
 		c := newTestClient(t, WithCache(store))
 		for _, p := range []string{"/cache", "/range/100"} {
 			for range 2 {
@@ -1221,8 +1223,8 @@ func TestETagComparison(t *testing.T) {
 		{`W/"1"`, `"1"`, false, true},
 		{`"1"`, `"1"`, true, true},
 	} {
-		a, err1 := ParseETag(tc.a)
-		b, err2 := ParseETag(tc.b)
+		a, err1 := parseETag(tc.a)
+		b, err2 := parseETag(tc.b)
 		if err1 != nil || err2 != nil {
 			t.Fatal(err1, err2)
 		}
@@ -1231,11 +1233,11 @@ func TestETagComparison(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{``, `abc`, `"abc`, `w/"abc"`, `"a"b"`, "\"a b\"", "\"a\x7f\"", `W/`, `"`} {
-		if _, err := ParseETag(bad); !errors.Is(err, ErrBadETag) {
-			t.Errorf("ParseETag(%q) = %v, want ErrBadETag", bad, err)
+		if _, err := parseETag(bad); !errors.Is(err, errBadETag) {
+			t.Errorf("parseETag(%q) = %v, want errBadETag", bad, err)
 		}
 	}
-	if e, err := ParseETag(` W/"" `); err != nil || !e.Weak || e.Opaque != "" {
+	if e, err := parseETag(` W/"" `); err != nil || !e.Weak || e.Opaque != "" {
 		t.Errorf("empty weak tag: %+v %v", e, err)
 	}
 }
@@ -1245,11 +1247,11 @@ func FuzzParseETag(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		e, err := ParseETag(s)
+		e, err := parseETag(s)
 		if err != nil {
 			return
 		}
-		again, err := ParseETag(e.String())
+		again, err := parseETag(e.String())
 		if err != nil || again != e {
 			t.Fatalf("%q parsed to %+v, whose String %q parses to %+v, %v", s, e, e.String(), again, err)
 		}
@@ -1269,7 +1271,7 @@ func FuzzCacheHeaders(f *testing.F) {
 		h := http.Header{"Vary": {vary}, "Cache-Control": {cc}, "Connection": {vary}}
 		names, star := cacheVaryStar(h)
 		for _, n := range names {
-			if !isToken(n) {
+			if !httpsyntax.IsToken(n) {
 				t.Fatalf("bad name %q from %q", n, vary)
 			}
 		}
@@ -1277,8 +1279,8 @@ func FuzzCacheHeaders(f *testing.F) {
 			strings.Join(again, ",") != strings.Join(names, ",") {
 			t.Fatalf("Vary %q parsed to %q (star %v), which reparses to %q", vary, names, star, again)
 		}
-		cacheDirective(h, "no-store")
-		connectionListed(h)
+		httpsyntax.HasDirective(h, "no-store")
+		httpsyntax.ConnectionListed(h)
 		req := http.Header{"Accept": {accept}}
 		v1 := cacheVariant(names, req, "p")
 		v2 := cacheVariant(cacheVary(h), req.Clone(), "p")
@@ -1328,7 +1330,7 @@ func BenchmarkCacheGET(b *testing.B) {
 		b.ReportMetric(float64(wire.Load())/float64(b.N), "wire-B/op")
 	}
 	b.Run("304-from-cache", func(b *testing.B) { run(b) })
-	b.Run("200-full", func(b *testing.B) { run(b, WithoutCache()) })
+	b.Run("200-full", func(b *testing.B) { run(b, WithCache(nil)) })
 }
 
 // chunkReader yields data in pieces of at most n bytes, then err.
@@ -1430,7 +1432,7 @@ func BenchmarkCacheFastPath(b *testing.B) {
 		}
 	}
 	b.Run("cache-on", func(b *testing.B) { run(b) })
-	b.Run("cache-off", func(b *testing.B) { run(b, WithoutCache()) })
+	b.Run("cache-off", func(b *testing.B) { run(b, WithCache(nil)) })
 }
 
 // TestCacheAcrossRedirects: validators the cache added travel with the

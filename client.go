@@ -1,26 +1,33 @@
 package semhttp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
+
+// client.go owns the Client: its construction, the two entry points (Do
+// and Send), and the pipeline's spine, exchange, which lists the stages
+// of a call in order.
 
 // Client sends requests through the semhttp pipeline: retries, redirects,
 // revalidation, and classification into outcomes. A Client is safe for
 // concurrent use; build one with [New] and share it. The zero Client is
 // usable too, with the defaults New gives (as net/http's zero Client is).
 type Client struct {
-	once         sync.Once    // configures the client: New's options, or the defaults
-	hc           *http.Client // net/http with redirects off and a pool-preserving transport
-	pool         http.RoundTripper
+	once         sync.Once         // configures the client: New's options, or the defaults
+	hc           *http.Client      // net/http with redirects off and a pool-preserving transport
+	pool         http.RoundTripper // the transport under any WithTransportWrapper: its idle connections are closed
 	logger       *slog.Logger
 	retry        retryConfig
 	idemKeys     bool
@@ -30,104 +37,10 @@ type Client struct {
 	deprecated   onceSet
 	retriers     sync.Pool   // *retrier
 	base         *url.URL    // WithBaseURL
-	baseErr      error       // an invalid WithBaseURL, reported by every call
+	configErr    error       // an invalid option (WithBaseURL, WithTLSConfig), reported by every call
 	headers      [][2]string // WithHeader defaults, canonical keys
 	cache        cacheConfig
 }
-
-// Option configures a Client in [New].
-type Option func(*config)
-
-type config struct {
-	httpClient     *http.Client
-	transport      http.RoundTripper
-	logger         *slog.Logger
-	retry          RetryPolicy
-	idemKeys       bool
-	maxErrorBody   int64
-	maxDecode      int64
-	attemptTimeout time.Duration
-	redirect       redirectConfig
-	baseURL        string
-	headers        [][2]string
-	cache          cacheOptions
-}
-
-// WithHTTPClient takes the transport, cookie jar and timeout from hc. hc is
-// never modified and its CheckRedirect is not used: semhttp follows
-// redirects itself. Nil means a transport of semhttp's own (see [New]).
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) { c.httpClient = hc }
-}
-
-// WithTransport sets the RoundTripper every attempt goes through. Nil means
-// semhttp's default transport.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(c *config) { c.transport = rt }
-}
-
-// WithLogger routes semhttp's logs to l: retries at Debug, requests that fail for good and deprecated endpoints at Warn.
-// URLs are logged without userinfo, query or fragment. Nil, the default,
-// means no logging at all: semhttp never prints by itself, and
-// go-retryablehttp's own logger is always off (its messages would show
-// URL queries).
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.logger = l }
-}
-
-// WithRetryPolicy sets the retry policy. The zero RetryPolicy is the
-// default policy; see its fields.
-func WithRetryPolicy(p RetryPolicy) Option {
-	return func(c *config) { c.retry = p }
-}
-
-// WithIdempotencyKeys adds a random Idempotency-Key to every POST and PATCH
-// that has none, so that they become safe to retry
-// (draft-ietf-httpapi-idempotency-key-header). The same key is sent on every
-// attempt and redirect hop of one call. It is off by default.
-func WithIdempotencyKeys() Option {
-	return func(c *config) { c.idemKeys = true }
-}
-
-// WithMaxErrorBody sets how many bytes of a failure response's body are
-// captured. Zero or negative means [DefaultMaxErrorBody] (64 KiB).
-func WithMaxErrorBody(n int64) Option {
-	return func(c *config) { c.maxErrorBody = n }
-}
-
-// WithMaxDecodeBody sets how many bytes of a body [Decode] reads, counted
-// after decompression: a longer body fails with [ErrBodyTooLarge] instead
-// of filling memory (a small gzip bomb inflates to gigabytes). Zero means
-// 16 MiB, the default; negative means no limit.
-func WithMaxDecodeBody(n int64) Option {
-	return func(c *config) { c.maxDecode = n }
-}
-
-// WithAttemptTimeout bounds each attempt, from sending the request to the
-// end of reading the response body (it sets http.Client.Timeout on the
-// inner client). Zero, the default, means no per-attempt limit; use the
-// request's context for an overall deadline.
-func WithAttemptTimeout(d time.Duration) Option {
-	return func(c *config) { c.attemptTimeout = d }
-}
-
-// WithBaseURL resolves requests whose URL is relative (no scheme and
-// host, as in http.NewRequest("GET", "/users/1", nil)) against base, per
-// RFC 3986 §5 — so a base of "https://api.example.com/v2/" and a request
-// for "users/1" go to https://api.example.com/v2/users/1. An invalid base
-// makes every call fail with an error naming it. Empty means none.
-func WithBaseURL(base string) Option {
-	return func(c *config) { c.baseURL = base }
-}
-
-// WithHeader sets a header sent with every request that does not already
-// have it (say an API version or an Accept). Repeat it for more headers.
-func WithHeader(key, value string) Option {
-	return func(c *config) { c.headers = append(c.headers, [2]string{http.CanonicalHeaderKey(key), value}) }
-}
-
-// WithUserAgent sets the User-Agent sent with requests that have none.
-func WithUserAgent(ua string) Option { return WithHeader("User-Agent", ua) }
 
 // New returns a Client. With no options it uses its own http.Transport
 // (a clone of http.DefaultTransport keeping up to 64 idle connections per
@@ -170,16 +83,29 @@ func (c *Client) configure(cfg *config) {
 			timeout = hc.Timeout
 		}
 	}
-	if rt == nil {
-		rt = defaultTransport()
+	switch {
+	case rt == nil:
+		t := defaultTransport()
+		if cfg.tlsConfig != nil {
+			t.TLSClientConfig = cfg.tlsConfig.Clone()
+		}
+		rt = t
+	case cfg.tlsConfig != nil:
+		c.configErr = errors.New("semhttp: WithTLSConfig configures semhttp's own transport; with WithTransport or WithHTTPClient, set the TLS configuration on that transport")
 	}
 	c.pool = rt
+	if cfg.wrap != nil {
+		if rt = cfg.wrap(rt); rt == nil {
+			c.configErr = errors.Join(c.configErr, errors.New("semhttp: WithTransportWrapper's function returned a nil RoundTripper"))
+			rt = c.pool
+		}
+	}
 	c.logger = cfg.logger
 	c.retry = cfg.retry.resolved()
 	c.idemKeys = cfg.idemKeys
 	c.maxErrorBody = cfg.maxErrorBody
 	if c.maxErrorBody <= 0 {
-		c.maxErrorBody = DefaultMaxErrorBody
+		c.maxErrorBody = defaultMaxErrorBody
 	}
 	c.maxDecode = cfg.maxDecode
 	if c.maxDecode == 0 {
@@ -192,12 +118,13 @@ func (c *Client) configure(cfg *config) {
 		u, err := url.Parse(cfg.baseURL)
 		switch {
 		case err != nil:
-			c.baseErr = fmt.Errorf("semhttp: invalid base URL %q: %w", redactRaw(cfg.baseURL), unwrapURLError(err))
+			err = fmt.Errorf("semhttp: invalid base URL %q: %w", httpsyntax.RedactRaw(cfg.baseURL), causeOf(err))
 		case !u.IsAbs() || u.Host == "":
-			c.baseErr = fmt.Errorf("semhttp: base URL %q is not absolute", redact(u))
+			err = fmt.Errorf("semhttp: base URL %q is not absolute", httpsyntax.Redact(u))
 		default:
 			c.base = u
 		}
+		c.configErr = errors.Join(c.configErr, err)
 	}
 	c.hc = &http.Client{
 		// go-retryablehttp calls CloseIdleConnections on its http.Client on
@@ -210,7 +137,7 @@ func (c *Client) configure(cfg *config) {
 	}
 }
 
-func defaultTransport() http.RoundTripper {
+func defaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
@@ -219,24 +146,54 @@ func defaultTransport() http.RoundTripper {
 	return t
 }
 
-// poolKeeper is a RoundTripper without CloseIdleConnections. It also hides
-// the Location of redirects from the inner http.Client (see hideLocation).
-type poolKeeper struct{ rt http.RoundTripper }
-
-func (p poolKeeper) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := p.rt.RoundTrip(r)
-	hideLocation(resp)
-	return resp, err
-}
-
 // CloseIdleConnections closes the idle connections of the client's
-// transport, like http.Client.CloseIdleConnections.
+// transport, like http.Client.CloseIdleConnections. It reaches the
+// transport under a [WithTransportWrapper] (otelhttp's transport, say,
+// has no such method), and, for a transport given with [WithTransport],
+// the first one down its chain of Unwrap() http.RoundTripper methods that
+// has it.
 func (c *Client) CloseIdleConnections() {
 	c.init()
-	if ci, ok := c.pool.(interface{ CloseIdleConnections() }); ok {
-		ci.CloseIdleConnections()
+	rt := c.pool
+	for range 16 { // a chain of wrappers, bounded
+		if ci, ok := rt.(interface{ CloseIdleConnections() }); ok {
+			ci.CloseIdleConnections()
+			return
+		}
+		u, ok := rt.(interface{ Unwrap() http.RoundTripper })
+		if !ok {
+			return
+		}
+		if rt = u.Unwrap(); rt == nil {
+			return
+		}
 	}
 }
+
+// HTTPClient returns an *http.Client whose requests run c's whole
+// pipeline — retries, redirects, the cache — for code that takes an
+// *http.Client or an http.RoundTripper: go-github's NewClient, oauth2's
+// Transport base, any SDK. Its Transport calls [Client.Do]; it follows no
+// redirect itself (semhttp did, per its policy; an unfollowed 3xx is
+// returned as it is); its CloseIdleConnections reaches c's. Errors come
+// back as net/http's *url.Error wrapping the *[RequestError]. Each call
+// returns a new *http.Client; they all share c.
+func (c *Client) HTTPClient() *http.Client {
+	return &http.Client{
+		Transport:     roundTripper{c},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// roundTripper is the http.RoundTripper of HTTPClient. Unlike the
+// RoundTripper contract's plain transport, it retries, follows redirects
+// and answers from the cache: the whole pipeline, as go-retryablehttp's
+// StandardClient does.
+type roundTripper struct{ c *Client }
+
+func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return rt.c.Do(req) }
+
+func (rt roundTripper) CloseIdleConnections() { rt.c.CloseIdleConnections() }
 
 // Do sends req through the full pipeline (retries, redirects,
 // revalidation) and returns the final response as net/http would: any
@@ -247,12 +204,12 @@ func (c *Client) CloseIdleConnections() {
 // http.Client.Do, Do closes req.Body. Do satisfies the doer interfaces of
 // generated clients (oapi-codegen's HttpRequestDoer, ogen's ht.Client).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
-	resp, x, err := c.exchange(req)
+	resp, x, err := c.exchange(req, nil)
 	if err != nil {
 		return nil, err
 	}
-	if x.opts != nil && x.opts.capture != nil {
-		*x.opts.capture = c.outcome(resp, x)
+	if dst := x.capture(); dst != nil {
+		*dst = c.outcome(resp, x)
 	}
 	return resp, nil
 }
@@ -268,15 +225,30 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 //
 //	user, err := semhttp.Decode[User](c.Send(req))
 func (c *Client) Send(req *http.Request) (Outcome, error) {
-	resp, x, err := c.exchange(req)
+	return c.send(req, nil)
+}
+
+// send is Send for the caller's requests (fu nil) and for the requests the
+// library makes on their behalf.
+func (c *Client) send(req *http.Request, fu *followUp) (Outcome, error) {
+	resp, x, err := c.exchange(req, fu)
 	if err != nil {
 		return nil, err
 	}
 	out := c.outcome(resp, x)
-	if x.opts != nil && x.opts.capture != nil {
-		*x.opts.capture = out
+	if dst := x.capture(); dst != nil {
+		*dst = out
 	}
 	return out, nil
+}
+
+// capture is where the call's outcome is recorded (RequestOptions.Outcome),
+// or nil: never for a follow-up.
+func (x *exchange) capture() *Outcome {
+	if x.fu != nil || x.opts == nil {
+		return nil
+	}
+	return x.opts.capture
 }
 
 // outcome classifies the final response of x.
@@ -286,15 +258,16 @@ func (c *Client) outcome(resp *http.Response, x *exchange) Outcome {
 		info.FromCache = true
 		return &NotModified{base{resp: resp, info: info, client: c}}
 	}
-	out := classify(resp, info, c.maxErrorBody, x.opts != nil && x.opts.polling)
+	out := classify(resp, info, c.maxErrorBody, x.fu != nil && x.fu.polling)
 	out.core().client = c // so that an *Accepted polls through c, and Decode knows c's limit
 	return out
 }
 
 // exchange is the state of one call across its hops.
 type exchange struct {
-	opts         *requestOptions // per-request options from the context, or nil
-	start        time.Time       // the first attempt, for RetryPolicy.MaxElapsed
+	opts         *callOptions // RequestOptions from the context, or nil
+	fu           *followUp    // set for a request the library makes itself
+	start        time.Time    // the first attempt, for RetryPolicy.MaxElapsed
 	attempts     int
 	lastAttempts int
 	waited       time.Duration
@@ -308,45 +281,43 @@ func (x *exchange) info() Info {
 	return Info{Attempts: x.lastAttempts, TotalAttempts: x.attempts, Waited: x.waited, Hops: x.hops}
 }
 
-// ErrNilRequest is the cause of the *RequestError for a nil request or one
-// without a URL.
-var ErrNilRequest = errors.New("semhttp: nil request or URL")
+// errNilRequest is the cause of the *RequestError for a nil request or one
+// without a URL: a programmer's error, which needs no sentinel.
+var errNilRequest = errors.New("semhttp: nil request or URL")
 
 // exchange runs the pipeline for req. Its error is always a *RequestError.
 //
 // The stages, in order:
 //
-//	own                base URL, default headers, Idempotency-Key     client.go
+//	own                base URL, default headers, Idempotency-Key     request.go
 //	cacheBefore        validators (GET) or If-Match (writes)           cache.go
 //	follow             the redirect chain, hop by hop                  redirect.go
-//	  send             the attempts of one hop (go-retryablehttp)      retry.go
+//	  attempts         the tries of one hop, through go-retryablehttp  attempt.go
+//	checkStatus        a status that is not three digits is an error   classify.go
 //	cacheAfter         store a 200, freshen on 304, invalidate         cache.go
 //	cacheRevalidated   a 304 to the client's validators → stored 200   cache.go
 //
-// Send and Do then classify the response into its Outcome (outcome.go).
-func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) {
+// Send and Do then classify the response into its Outcome (classify.go).
+func (c *Client) exchange(req *http.Request, fu *followUp) (*http.Response, *exchange, error) {
 	if req == nil || req.URL == nil {
 		if req != nil && req.Body != nil {
 			req.Body.Close() // like http.Client.Do, on every path
 		}
-		rerr := &RequestError{Err: ErrNilRequest}
+		rerr := &RequestError{Err: errNilRequest}
 		if req != nil {
 			rerr.Method = methodOf(req)
 		}
 		return nil, nil, rerr
 	}
 	c.init()
-	if c.baseErr != nil {
+	if c.configErr != nil {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, nil, &RequestError{Method: methodOf(req), URL: redact(req.URL), Err: c.baseErr}
+		return nil, nil, &RequestError{Method: methodOf(req), URL: httpsyntax.Redact(req.URL), Err: c.configErr}
 	}
-	x := &exchange{}
-	if ro, ok := req.Context().Value(requestOptionsKey{}).(*requestOptions); ok {
-		x.opts = ro
-	}
-	req = c.own(req, x.opts)
+	x := &exchange{opts: callOptionsOf(req.Context()), fu: fu}
+	req = c.own(req, x)
 	req = c.cacheBefore(req, x)
 	resp, err := c.follow(req, x)
 	if err == nil {
@@ -360,189 +331,94 @@ func (c *Client) exchange(req *http.Request) (*http.Response, *exchange, error) 
 		resp, x.revalidated, err = c.cacheRevalidated(resp, x)
 	}
 	if err != nil {
-		err = unwrapURLError(err)
+		err = causeOf(err)
 		if c.logger != nil {
-			c.logger.Warn("semhttp: request failed", "method", methodOf(req), "url", redact(req.URL),
+			c.logger.Warn("semhttp: request failed", "method", methodOf(req), "url", httpsyntax.Redact(req.URL),
 				"attempts", x.attempts, "error", err.Error())
 		}
 		return nil, nil, &RequestError{
-			Method: methodOf(req), URL: redact(req.URL),
+			Method: methodOf(req), URL: httpsyntax.Redact(req.URL),
 			Attempts: x.lastAttempts, Waited: x.waited, Err: err,
 		}
 	}
 	return resp, x, nil
 }
 
-// unwrapURLError drops net/http's *url.Error around err: it repeats the
-// method and the URL (with its query) that RequestError already names,
-// redacted. What it wraps stays in the chain.
-func unwrapURLError(err error) error {
+// RequestError is the error of every call of [Client.Send] and
+// [Client.Do] that got no usable response, as *url.Error is net/http's: a
+// transport failure after the retries, a cancelled context, a refused
+// redirect ([RedirectError]), a nil request, an invalid
+// [WithBaseURL], a status that is not three digits ([ErrBadStatus]).
+// It unwraps to the cause, so errors.Is(err, context.Canceled) and
+// errors.As(err, &netErr) work. Its text names the method and URL once,
+// then the cause: "GET https://api.example.com/users (4 attempts): dial
+// tcp ...: connection refused".
+type RequestError struct {
+	// Method is the request's method ("GET" for an empty one).
+	Method string
+	// URL is the request URL without userinfo, query or fragment.
+	URL string
+	// Attempts is how many times the last hop was tried (like
+	// Info.Attempts): 4 when the default policy gave up on a connection
+	// that was refused every time.
+	Attempts int
+	// Waited is the time slept between attempts, across all hops.
+	Waited time.Duration
+	// Err is the cause.
+	Err error
+}
+
+// Error is "METHOD URL: cause", with the attempt count when the last hop
+// was tried more than once.
+func (e *RequestError) Error() string {
+	var sb strings.Builder
+	sb.WriteString(e.Method)
+	if e.URL != "" {
+		sb.WriteByte(' ')
+		sb.WriteString(e.URL)
+	}
+	if e.Attempts > 1 {
+		sb.WriteString(" (")
+		sb.WriteString(strconv.Itoa(e.Attempts))
+		sb.WriteString(" attempts)")
+	}
+	if sb.Len() > 0 {
+		sb.WriteString(": ")
+	}
+	if e.Err == nil {
+		sb.WriteString("semhttp: request failed")
+	} else {
+		sb.WriteString(e.Err.Error())
+	}
+	return sb.String()
+}
+
+// Unwrap returns the cause.
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// causeOf is what an error of this package wraps for err: net/http's
+// *url.Error dropped (it repeats the method and the URL, with its query,
+// that RequestError names redacted), and a malformed-response error of
+// net/textproto, which quotes the offending header line (a Location with
+// userinfo and a token, say), rewritten without that line. What it wraps
+// stays in the chain for errors.Is and errors.As.
+func causeOf(err error) error {
 	if ue, ok := err.(*url.Error); ok && ue.Err != nil {
-		return ue.Err
+		err = ue.Err
+	}
+	var pe textproto.ProtocolError
+	if errors.As(err, &pe) {
+		what, _, _ := strings.Cut(string(pe), ":")
+		return &withheld{msg: "malformed response (" + what + "; its text is withheld, it may hold secrets)", err: err}
 	}
 	return err
 }
 
-// own applies the client's request defaults — base URL, default headers,
-// an idempotency key — to a shallow copy of req, leaving the caller's
-// request and header map untouched. It returns req itself when there is
-// nothing to apply.
-func (c *Client) own(req *http.Request, ro *requestOptions) *http.Request {
-	needURL := c.base != nil && !req.URL.IsAbs()
-	needKey := c.idemKeys && (req.Method == http.MethodPost || req.Method == http.MethodPatch) &&
-		headerValue(req.Header, "Idempotency-Key") == ""
-	noCreds := ro != nil && ro.foreign
-	needHeader := false
-	for _, kv := range c.headers {
-		if _, ok := req.Header[kv[0]]; !ok && !(noCreds && c.isCredential(kv[0])) {
-			needHeader = true
-			break
-		}
-	}
-	if !needURL && !needKey && !needHeader {
-		return req
-	}
-	r2 := new(http.Request)
-	*r2 = *req
-	if needURL {
-		r2.URL = c.base.ResolveReference(req.URL)
-		r2.Host = ""
-	}
-	if needKey || needHeader {
-		r2.Header = req.Header.Clone()
-		if r2.Header == nil {
-			r2.Header = make(http.Header)
-		}
-		for _, kv := range c.headers {
-			if _, ok := r2.Header[kv[0]]; !ok && !(noCreds && c.isCredential(kv[0])) {
-				r2.Header[kv[0]] = []string{kv[1]}
-			}
-		}
-		if needKey {
-			r2.Header.Set("Idempotency-Key", newIdempotencyKey())
-		}
-	}
-	return r2
+// withheld is an error whose text is not its cause's.
+type withheld struct {
+	msg string
+	err error
 }
 
-// noteDeprecated logs a deprecated endpoint the first time it is seen.
-func (c *Client) noteDeprecated(resp *http.Response) {
-	r := resp.Request
-	if r == nil || r.URL == nil {
-		return
-	}
-	key := r.Method + " " + redact(r.URL)
-	if !c.deprecated.add(key) {
-		return
-	}
-	s := ParseAPIStatus(resp.Header, r.URL)
-	attrs := []any{"method", r.Method, "url", redact(r.URL)}
-	if !s.DeprecatedAt.IsZero() {
-		attrs = append(attrs, "deprecated_at", s.DeprecatedAt)
-	}
-	if !s.Sunset.IsZero() {
-		attrs = append(attrs, "sunset", s.Sunset)
-	}
-	for _, l := range s.DeprecationLinks {
-		attrs = append(attrs, "link", redact(l))
-	}
-	c.logger.Warn("semhttp: deprecated API endpoint", attrs...)
-}
-
-// onceSet remembers up to maxOnceSet keys; add reports whether key is new.
-// Past the bound, keys are no longer remembered and add reports false, so
-// the log cannot grow without limit on URLs with IDs in them.
-type onceSet struct {
-	m sync.Map
-	n atomic.Int64
-}
-
-const maxOnceSet = 4096
-
-func (s *onceSet) add(key string) bool {
-	if _, ok := s.m.Load(key); ok {
-		return false
-	}
-	if s.n.Load() >= maxOnceSet {
-		return false
-	}
-	if _, loaded := s.m.LoadOrStore(key, struct{}{}); loaded {
-		return false
-	}
-	s.n.Add(1)
-	return true
-}
-
-// RequestOption configures one call. Attach options to the request's
-// context with [WithRequestOptions]; this is how code that only holds an
-// *http.Request — a generated client calling Do — reaches per-call
-// settings.
-type RequestOption func(*requestOptions)
-
-type requestOptions struct {
-	retry    *retryConfig
-	capture  *Outcome
-	redirect RedirectPolicy
-	noCache  bool
-	foreign  bool // a follow-up request to a server-chosen origin: no default credentials
-	polling  bool // a poll: an *Accepted leaves its body for the poller to read
-}
-
-type requestOptionsKey struct{}
-
-// WithRequestOptions returns a context carrying opts for the calls made
-// with it. Options given to an inner call add to (and override) those of
-// an outer one.
-func WithRequestOptions(ctx context.Context, opts ...RequestOption) context.Context {
-	ro := inheritedOptions(ctx)
-	for _, o := range opts {
-		if o != nil {
-			o(ro)
-		}
-	}
-	return context.WithValue(ctx, requestOptionsKey{}, ro)
-}
-
-// RetryFor sets the retry policy of one call, instead of the client's.
-func RetryFor(p RetryPolicy) RequestOption {
-	rc := p.resolved()
-	return func(o *requestOptions) { o.retry = &rc }
-}
-
-// CaptureOutcome stores the call's Outcome in *dst, for callers of Do that
-// also want the meaning — an SDK built on a generated client, say. The
-// outcome shares the response: on success kinds its body is the one Do
-// returns; on failure kinds the captured bytes are also put back as the
-// response body, so Do's caller can still decode them.
-func CaptureOutcome(dst *Outcome) RequestOption {
-	return func(o *requestOptions) { o.capture = dst }
-}
-
-// followUp derives the context of a request the library makes on the
-// caller's behalf — a poll, a next page, a download segment. It never
-// records into the caller's CaptureOutcome, and when foreign (the target
-// was chosen by a server and is not the caller's origin) the client's
-// WithHeader defaults that are credentials are not added.
-func followUp(ctx context.Context, foreign bool, opts ...RequestOption) context.Context {
-	opts = append(opts, func(o *requestOptions) {
-		o.capture = nil
-		o.foreign = foreign
-	})
-	return WithRequestOptions(ctx, opts...)
-}
-
-// inheritedOptions returns a copy of the options ctx carries (zero when
-// none), for a derived context to change.
-func inheritedOptions(ctx context.Context) *requestOptions {
-	ro := &requestOptions{}
-	if prev, ok := ctx.Value(requestOptionsKey{}).(*requestOptions); ok {
-		*ro = *prev
-	}
-	return ro
-}
-
-// isCredential reports whether the header named key (canonical) is one
-// that never crosses origins.
-func (c *Client) isCredential(key string) bool {
-	return containsString(c.redirect.credentials, key)
-}
+func (e *withheld) Error() string { return e.msg }
+func (e *withheld) Unwrap() error { return e.err }

@@ -151,7 +151,7 @@ func TestClassifyEveryStatus(t *testing.T) {
 		{400, "*semhttp.BadRequest", true, nil},
 		{401, "*semhttp.Unauthorized", true, func(t *testing.T, o Outcome) {
 			ch := o.(*Unauthorized).Challenges
-			if len(ch) != 1 || !ch[0].Is("bearer") || ch[0].Param("realm") != "api" || ch[0].Param("error") != "invalid_token" {
+			if len(ch) != 1 || !ch[0].HasScheme("bearer") || ch[0].Param("realm") != "api" || ch[0].Param("error") != "invalid_token" {
 				t.Errorf("Challenges = %+v", ch)
 			}
 		}},
@@ -315,8 +315,8 @@ func TestClassifyRejectsCodesThatAreNotThreeDigits(t *testing.T) {
 		resp := &http.Response{StatusCode: code, Body: body, Header: http.Header{},
 			Request: httptest.NewRequest(http.MethodGet, "http://example.test/x", nil)}
 		out, err := Classify(resp)
-		if out != nil || !errors.Is(err, ErrInvalidStatus) {
-			t.Errorf("%d: got %v, %v; want ErrInvalidStatus", code, out, err)
+		if out != nil || !errors.Is(err, ErrBadStatus) {
+			t.Errorf("%d: got %v, %v; want ErrBadStatus", code, out, err)
 		}
 		if body.closes != 1 {
 			t.Errorf("%d: body closed %d times", code, body.closes)
@@ -496,7 +496,7 @@ func TestFailureBodyIsCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	se := out.(*ServerError)
-	if len(se.Body()) != DefaultMaxErrorBody || !se.BodyTruncated() {
+	if len(se.Body()) != defaultMaxErrorBody || !se.BodyTruncated() {
 		t.Fatalf("captured %d bytes, truncated=%v", len(se.Body()), se.BodyTruncated())
 	}
 	if err := out.Close(); err != nil {
@@ -587,7 +587,7 @@ func TestDecode(t *testing.T) {
 
 func TestSendErrors(t *testing.T) {
 	c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
-	if _, err := c.Send(nil); !errors.Is(err, ErrNilRequest) {
+	if _, err := c.Send(nil); !errors.Is(err, errNilRequest) {
 		t.Errorf("nil request: %v", err)
 	}
 	// A closed port: connection refused, a RequestError wrapping the cause.
@@ -667,7 +667,7 @@ func TestDeprecatedEndpointLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	api := out.API()
+	api := out.APIStatus()
 	if !api.Deprecated || api.DeprecatedAt.Unix() != 1688169599 || api.Sunset.Year() != 2030 ||
 		!api.DeprecatedNow(time.Now()) {
 		t.Errorf("API() = %+v", api)
@@ -719,7 +719,7 @@ func TestBaseURLAndDefaultHeaders(t *testing.T) {
 	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.Store(r.URL.Path + " " + r.Header.Get("User-Agent") + " " + r.Header.Get("Api-Version"))
 	}))
-	c := newTestClient(t, WithBaseURL(srv.URL+"/v2/"), WithUserAgent("sdk/1.0"), WithHeader("api-version", "7"))
+	c := newTestClient(t, WithBaseURL(srv.URL+"/v2/"), WithHeader("User-Agent", "sdk/1.0"), WithHeader("api-version", "7"))
 	req, _ := http.NewRequest(http.MethodGet, "users/1", nil)
 	req.Header.Set("Api-Version", "8") // the request's own value wins
 	out, err := c.Send(req)
@@ -750,7 +750,7 @@ func TestRequestOptions(t *testing.T) {
 	srv, hits := retryAfterServer(t, http.StatusConflict, 1, http.Header{"Content-Type": {"application/problem+json"}})
 	c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
 	var out Outcome
-	ctx := WithRequestOptions(context.Background(), CaptureOutcome(&out))
+	ctx := WithRequestOptions(context.Background(), RequestOptions{Outcome: &out})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
 	resp, err := c.Do(req)
 	if err != nil {
@@ -761,9 +761,10 @@ func TestRequestOptions(t *testing.T) {
 		t.Fatalf("captured %T for %d", out, resp.StatusCode)
 	}
 
-	// RetryFor overrides the client's policy for one call.
+	// RequestOptions.RetryPolicy overrides the client's policy for one call.
 	srv2, hits2 := retryAfterServer(t, http.StatusServiceUnavailable, 2, nil)
-	ctx = WithRequestOptions(context.Background(), RetryFor(fastRetry(3)))
+	three := fastRetry(3)
+	ctx = WithRequestOptions(context.Background(), RequestOptions{RetryPolicy: &three})
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, srv2.URL, nil)
 	o, err := c.Send(req)
 	if err != nil {

@@ -12,38 +12,38 @@ import (
 // client's cache holds, so that a write based on an outdated read becomes
 // *PreconditionFailed instead of a lost update (§13.1.1).
 
-// ETag is an entity tag (RFC 9110 §8.8.3): an opaque string, optionally
+// entityTag is an entity tag (RFC 9110 §8.8.3): an opaque string, optionally
 // marked weak (W/"...").
-type ETag struct {
+type entityTag struct {
 	// Weak is true for W/"..." tags.
 	Weak bool
 	// Opaque is the tag without its quotes and W/ prefix.
 	Opaque string
 }
 
-// ErrBadETag reports a value that is not an entity-tag: the quotes are
+// errBadETag reports a value that is not an entity-tag: the quotes are
 // missing, W/ is not upper-case, or a character is not allowed.
-var ErrBadETag = errors.New("semhttp: malformed entity tag")
+var errBadETag = errors.New("semhttp: malformed entity tag")
 
-// ParseETag parses one entity-tag: `"xyz"` or `W/"xyz"`, surrounded by
+// parseETag parses one entity-tag: `"xyz"` or `W/"xyz"`, surrounded by
 // optional whitespace. Unquoted values (such as go-httpbin's /range tags)
 // and lower-case `w/` are refused, as RFC 9110 §8.8.3 requires.
-func ParseETag(s string) (ETag, error) {
+func parseETag(s string) (entityTag, error) {
 	s = strings.Trim(s, " \t")
-	var e ETag
+	var e entityTag
 	raw := s
 	if strings.HasPrefix(s, "W/") {
 		e.Weak = true
 		s = s[2:]
 	}
 	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
-		return ETag{}, fmt.Errorf("%w: %q", ErrBadETag, raw)
+		return entityTag{}, fmt.Errorf("%w: %q", errBadETag, raw)
 	}
 	s = s[1 : len(s)-1]
 	for i := 0; i < len(s); i++ {
 		// etagc = %x21 / %x23-7E / obs-text
 		if c := s[i]; c < 0x21 || c == '"' || c == 0x7f {
-			return ETag{}, fmt.Errorf("%w: %q", ErrBadETag, raw)
+			return entityTag{}, fmt.Errorf("%w: %q", errBadETag, raw)
 		}
 	}
 	e.Opaque = s
@@ -51,7 +51,7 @@ func ParseETag(s string) (ETag, error) {
 }
 
 // String renders the tag as sent on the wire: `"xyz"` or `W/"xyz"`.
-func (e ETag) String() string {
+func (e entityTag) String() string {
 	if e.Weak {
 		return `W/"` + e.Opaque + `"`
 	}
@@ -61,50 +61,34 @@ func (e ETag) String() string {
 // StrongMatch reports whether e and o match under strong comparison
 // (RFC 9110 §8.8.3.2): neither is weak and the opaque tags are equal. It is
 // the comparison of If-Match and If-Range.
-func (e ETag) StrongMatch(o ETag) bool {
+func (e entityTag) StrongMatch(o entityTag) bool {
 	return !e.Weak && !o.Weak && e.Opaque == o.Opaque
 }
 
 // WeakMatch reports whether e and o match under weak comparison: the
 // opaque tags are equal, whatever their W/ prefixes. It is the comparison
 // of If-None-Match.
-func (e ETag) WeakMatch(o ETag) bool { return e.Opaque == o.Opaque }
+func (e entityTag) WeakMatch(o entityTag) bool { return e.Opaque == o.Opaque }
 
-// responseETag returns the ETag of h, if it has exactly one valid one.
-func responseETag(h http.Header) (ETag, bool) {
+// responseETag returns the entityTag of h, if it has exactly one valid one.
+func responseETag(h http.Header) (entityTag, bool) {
 	vs := h["Etag"]
 	if len(vs) != 1 {
-		return ETag{}, false
+		return entityTag{}, false
 	}
-	e, err := ParseETag(vs[0])
+	e, err := parseETag(vs[0])
 	return e, err == nil
-}
-
-// WithConditionalWrites makes every PUT, PATCH and DELETE conditional on
-// the representation the client last read: when the cache holds a response
-// for the target URL (read by a GET through this Client) the request gets
-// If-Match with its strong ETag, or, when it has none, If-Unmodified-Since
-// with its Last-Modified. A server where someone else changed the resource
-// meanwhile answers 412, which [Client.Send] returns as *PreconditionFailed,
-// instead of silently overwriting their change. Requests that already carry
-// If-Match, If-None-Match or If-Unmodified-Since are left alone; nothing is
-// added when nothing is stored (a server that insists answers 428,
-// *PreconditionRequired). Weak ETags are never sent in If-Match: strong
-// comparison (RFC 9110 §13.1.1) would always fail. It needs the cache
-// (off with [WithoutCache]). Off by default; see [Client.IfMatch] for a
-// single request.
-func WithConditionalWrites() Option {
-	return func(c *config) { c.cache.condWrites = true }
 }
 
 // IfMatch returns req made conditional on the representation the client's
 // cache holds for its URL, as [WithConditionalWrites] does for every write:
-// a shallow copy with If-Match (the stored strong ETag) or
+// a shallow copy with If-Match (the stored strong entityTag) or
 // If-Unmodified-Since (the stored Last-Modified). It reports false, and
 // returns req itself, when nothing usable is stored or req already carries
 // a precondition. The stored responses are those of GETs with the same
 // credentials (Authorization, Cookie) as req.
 func (c *Client) IfMatch(req *http.Request) (*http.Request, bool) {
+	c.init()
 	if req == nil || req.URL == nil || c.cache.store == nil || hasWritePrecondition(req.Header) {
 		return req, false
 	}

@@ -11,36 +11,73 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/semhttp/semhttp/internal/httpsyntax"
+	"golang.org/x/sync/errgroup"
 )
 
-// DefaultDownloadBuffer is the size of the buffer each download stream
-// reads into before writing to the destination (256 KiB).
-const DefaultDownloadBuffer = 256 << 10
-
 // ErrDownloadStalled reports a download that failed to make progress
-// too many times in a row (see [WithDownloadMaxStalls]). It wraps the last
-// failure.
+// too many times in a row (see DownloadOptions.MaxStalls). It wraps the
+// last failure.
 var ErrDownloadStalled = errors.New("semhttp: download stalled")
 
 // ErrTooManyRestarts reports a download that had to start over from zero
-// more often than [WithDownloadMaxRestarts] allows: the representation kept
+// more often than DownloadOptions.MaxRestarts allows: the representation kept
 // changing, or it could not be continued (no validator, or Range ignored)
 // and kept breaking off.
 var ErrTooManyRestarts = errors.New("semhttp: download restarted too many times")
 
-// ErrShortDownload reports a server that ended a download without error
-// before the length it announced, and would not continue it.
-var ErrShortDownload = errors.New("semhttp: download ended before its announced length")
+// DownloadOptions configure [Client.Download]. A zero field means the
+// default its comment gives; nil means every default.
+type DownloadOptions struct {
+	// Progress, when set, is called after each write with the bytes of the
+	// representation written so far and its complete length (-1 while
+	// unknown). Calls are serialized, also with parallel segments; written
+	// falls back to 0 when the download restarts because the
+	// representation changed. It should return quickly.
+	Progress func(written, total int64)
+	// Segments downloads with up to that many parallel range requests, for
+	// servers that throttle each connection. It takes effect only when the
+	// server answers "Range: bytes=0-" with a 206 that states the complete
+	// length and a validator (strong ETag or Last-Modified) to check that
+	// the segments belong together (RFC 9110 §15.3.7.3); otherwise the
+	// download continues as one stream. Segments are at least 1 MiB. Zero
+	// or one means one stream.
+	Segments int
+	// Header is added to every request of the download (Authorization,
+	// say). Range and If-Range are set by Download; Accept-Encoding
+	// defaults to "identity", so that byte positions are those of the bytes
+	// written.
+	Header http.Header
+	// BufferSize is the size of each stream's read buffer; memory use is
+	// one buffer per stream, whatever the size of the download. Zero means
+	// 256 KiB.
+	BufferSize int
+	// MaxStalls is how many times in a row a stream may fail without
+	// writing a byte (a transport error after the client's retries, a 5xx
+	// that survived them, a connection dropped before any body byte, a
+	// body that ended early) before Download gives up with
+	// [ErrDownloadStalled]. Between such failures it waits by the client's
+	// backoff; an interruption after progress resets the count and resumes
+	// at once. Zero means 5; negative means none (the first failure ends
+	// the download).
+	MaxStalls int
+	// MaxRestarts is how many times the download may start over from
+	// zero before it fails with [ErrTooManyRestarts]: when the
+	// representation changed (a 200 to If-Range, or a 206 with another
+	// ETag), or when an interrupted stream cannot be continued because the
+	// server sent no validator or ignores Range. Zero means 3; negative
+	// means never.
+	MaxRestarts int
+}
 
-// DownloadOption configures [Client.Download].
-type DownloadOption func(*downloadConfig)
-
+// downloadConfig is DownloadOptions with the defaults filled in.
 type downloadConfig struct {
 	progress    func(written, total int64)
 	segments    int
@@ -50,59 +87,31 @@ type downloadConfig struct {
 	maxRestarts int
 }
 
-// WithDownloadProgress calls fn after each write with the number of bytes
-// of the representation written so far and its complete length (-1 while
-// unknown). Calls are serialized, also with parallel segments; written
-// falls back to 0 when the download restarts because the representation
-// changed. fn should return quickly. Nil means no progress reports.
-func WithDownloadProgress(fn func(written, total int64)) DownloadOption {
-	return func(c *downloadConfig) { c.progress = fn }
-}
+// defaultDownloadBuffer is DownloadOptions.BufferSize's default (256 KiB).
+const defaultDownloadBuffer = 256 << 10
 
-// WithDownloadSegments downloads with up to n parallel range requests, for
-// servers that throttle each connection. It takes effect only when the
-// server answers "Range: bytes=0-" with a 206 that states the complete
-// length and a validator (strong ETag or Last-Modified) to check that the
-// segments belong together (RFC 9110 §15.3.7.3); otherwise the download
-// continues as one stream. Segments are at least 1 MiB. Zero or one means
-// one stream, the default.
-func WithDownloadSegments(n int) DownloadOption {
-	return func(c *downloadConfig) { c.segments = n }
-}
-
-// WithDownloadHeader adds h to every request of the download (for
-// example Authorization). Range and If-Range are set by Download.
-// Accept-Encoding defaults to "identity", so that byte positions refer to
-// the bytes written.
-func WithDownloadHeader(h http.Header) DownloadOption {
-	return func(c *downloadConfig) { c.header = h.Clone() }
-}
-
-// WithDownloadBuffer sets the size of each stream's read buffer. Memory
-// use is one buffer per stream, whatever the size of the download. Zero or
-// negative means [DefaultDownloadBuffer].
-func WithDownloadBuffer(size int) DownloadOption {
-	return func(c *downloadConfig) { c.bufSize = size }
-}
-
-// WithDownloadMaxStalls sets how many times in a row a stream may fail
-// without writing a byte (a transport error after the client's retries, a
-// 5xx that survived them, a connection dropped before any body byte)
-// before Download gives up with [ErrDownloadStalled]. Between such
-// failures it waits by the client's backoff. An interruption after
-// progress resets the count and resumes at once. Zero means 5.
-func WithDownloadMaxStalls(n int) DownloadOption {
-	return func(c *downloadConfig) { c.maxStalls = n }
-}
-
-// WithDownloadMaxRestarts sets how many times the download may start over
-// from zero before it fails with [ErrTooManyRestarts]. It starts over when
-// the representation changed (a 200 to If-Range, or a 206 with another
-// ETag), and when an interrupted stream cannot be continued because the
-// server sent no validator or ignores Range. Zero means 3; negative means
-// never start over.
-func WithDownloadMaxRestarts(n int) DownloadOption {
-	return func(c *downloadConfig) { c.maxRestarts = n }
+func resolveDownloadConfig(o *DownloadOptions) downloadConfig {
+	var c downloadConfig
+	if o != nil {
+		c = downloadConfig{progress: o.Progress, segments: o.Segments, header: o.Header.Clone(),
+			bufSize: o.BufferSize, maxStalls: o.MaxStalls, maxRestarts: o.MaxRestarts}
+	}
+	if c.bufSize <= 0 {
+		c.bufSize = defaultDownloadBuffer
+	}
+	switch {
+	case c.maxStalls == 0:
+		c.maxStalls = 5
+	case c.maxStalls < 0:
+		c.maxStalls = 0
+	}
+	if c.maxRestarts == 0 {
+		c.maxRestarts = 3
+	}
+	if c.segments < 1 {
+		c.segments = 1
+	}
+	return c
 }
 
 // DownloadResult describes a finished (or failed) download.
@@ -124,14 +133,14 @@ type DownloadResult struct {
 	// Range and If-Range.
 	Resumes int
 	// Restarts counts the times the download started over from zero (see
-	// [WithDownloadMaxRestarts]).
+	// DownloadOptions.MaxRestarts).
 	Restarts int
 	// Segments is the number of parallel streams of the last run (1 for
 	// a single stream).
 	Segments int
 }
 
-// Download fetches url into dst, resuming when it is interrupted, and
+// Download fetches rawURL into dst, resuming when it is interrupted, and
 // returns when dst holds the complete representation, byte for byte.
 //
 // Every request goes through [Client.Send], so each one is retried and
@@ -145,11 +154,11 @@ type DownloadResult struct {
 // checked, so an interrupted download starts again from zero.
 //
 // The body is streamed through one fixed buffer per stream
-// ([WithDownloadBuffer], 256 KiB by default): memory use does not depend
+// (DownloadOptions.BufferSize, 256 KiB by default): memory use does not depend
 // on the size of the download.
 //
 // dst receives WriteAt calls at increasing offsets for each stream (from
-// several goroutines with [WithDownloadSegments]); it must not be used
+// several goroutines with DownloadOptions.Segments); it must not be used
 // by others until Download returns. When dst has a Truncate(int64) error
 // method, as *os.File does, it is truncated to the complete length at the
 // end, so a file that held something longer is left exact.
@@ -159,28 +168,12 @@ type DownloadResult struct {
 // asked, [ErrDownloadStalled], [ErrTooManyRestarts], a write error
 // from dst, or the context's error. The result reports what was done in
 // every case.
-func (c *Client) Download(ctx context.Context, rawURL string, dst io.WriterAt, opts ...DownloadOption) (DownloadResult, error) {
-	cfg := downloadConfig{}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	if cfg.bufSize <= 0 {
-		cfg.bufSize = DefaultDownloadBuffer
-	}
-	if cfg.maxStalls <= 0 {
-		cfg.maxStalls = 5
-	}
-	if cfg.maxRestarts == 0 {
-		cfg.maxRestarts = 3
-	}
-	if cfg.segments < 1 {
-		cfg.segments = 1
-	}
+func (c *Client) Download(ctx context.Context, rawURL string, dst io.WriterAt, opts *DownloadOptions) (DownloadResult, error) {
+	c.init()
+	cfg := resolveDownloadConfig(opts)
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return DownloadResult{}, fmt.Errorf("semhttp: download URL %q: %w", redactRaw(rawURL), unwrapURLError(err))
+		return DownloadResult{}, fmt.Errorf("semhttp: download URL %q: %w", httpsyntax.RedactRaw(rawURL), causeOf(err))
 	}
 	if dst == nil {
 		return DownloadResult{}, errors.New("semhttp: download destination is nil")
@@ -290,7 +283,7 @@ func (d *download) validator() string {
 // request builds a GET for bytes first..last (last -1: to the end); first
 // 0 and last -1 with rangeAll false is a plain GET.
 func (d *download) request(ctx context.Context, first, last int64, rangeAll bool) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(followUp(ctx, false, BypassCache()), http.MethodGet, d.url.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.url.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("semhttp: download request: %w", err)
 	}
@@ -303,11 +296,11 @@ func (d *download) request(ctx context.Context, first, last int64, rangeAll bool
 		req.Header.Set("Accept-Encoding", "identity")
 	}
 	if first > 0 || last >= 0 || rangeAll {
-		spec := RangeFrom(first)
+		spec := strconv.FormatInt(first, 10) + "-"
 		if last >= 0 {
-			spec = RangeSpan(first, last)
+			spec += strconv.FormatInt(last, 10)
 		}
-		req.Header.Set("Range", "bytes="+spec.String())
+		req.Header.Set("Range", "bytes="+spec)
 		if v := d.validator(); v != "" {
 			req.Header.Set("If-Range", v)
 		}
@@ -365,37 +358,22 @@ func (d *download) run(ctx context.Context) error {
 	return d.parallel(ctx, out, n)
 }
 
-// parallel splits [0, total) into n segments; the first reads the open
-// response.
+// parallel splits [0, total) into n segments, one goroutine each; the
+// first reads the open response. The first failure cancels the others,
+// whose errors are its consequences.
 func (d *download) parallel(ctx context.Context, first Outcome, n int64) error {
 	d.segments = int(n)
 	size := (d.total + n - 1) / n
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg      sync.WaitGroup
-		errOnce sync.Once
-		errRun  error
-	)
-	fail := func(err error) {
-		errOnce.Do(func() { errRun = err; cancel() })
-	}
+	g, ctx := errgroup.WithContext(ctx)
 	for i := int64(0); i < n; i++ {
 		seg := &segment{first: i * size, last: min((i+1)*size, d.total) - 1}
 		var open Outcome
 		if i == 0 {
 			open = first
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := d.stream(ctx, seg, open); err != nil {
-				fail(err)
-			}
-		}()
+		g.Go(func() error { return d.stream(ctx, seg, open) })
 	}
-	wg.Wait()
-	return errRun // the first failure; the others were caused by its cancel
+	return g.Wait()
 }
 
 // segment is a byte range [first, last] of the representation that one
@@ -435,14 +413,7 @@ func (d *download) stream(ctx context.Context, seg *segment, out Outcome) error 
 		if wait == backoff.Stop {
 			return fmt.Errorf("%w: %w", ErrDownloadStalled, cause)
 		}
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
+		return sleep(ctx, wait)
 	}
 	for {
 		if seg.last >= 0 && seg.next > seg.last {
@@ -509,7 +480,7 @@ func (d *download) stream(ctx context.Context, seg *segment, out Outcome) error 
 			}
 			if n > 0 {
 				stalls, bo = 0, nil
-			} else if err := stall(fmt.Errorf("%w at byte %d", ErrShortDownload, seg.next)); err != nil {
+			} else if err := stall(fmt.Errorf("the body ended at byte %d, before the announced length", seg.next)); err != nil {
 				return err
 			}
 		case errors.As(rerr, new(*writeError)):
@@ -535,19 +506,22 @@ func (d *download) rewind(seg *segment) error {
 	return nil
 }
 
-// policy is the retry policy of the call: a [RetryFor] in ctx, else the
-// client's. Its decider and backoff also judge failures that survived the
-// client's retries.
+// policy is the retry policy of the call: a RequestOptions.RetryPolicy in
+// ctx, else the client's. Its decider and backoff also judge failures that
+// survived the client's retries.
 func (d *download) policy(ctx context.Context) *retryConfig {
-	if ro, ok := ctx.Value(requestOptionsKey{}).(*requestOptions); ok && ro.retry != nil {
-		return ro.retry
+	if co := callOptionsOf(ctx); co != nil && co.retry != nil {
+		return co.retry
 	}
 	return &d.c.retry
 }
 
+// send sends one request of the download: not revalidated nor stored (a
+// file is not a representation to keep in memory), never recorded into
+// the caller's RequestOptions.Outcome.
 func (d *download) send(req *http.Request) (Outcome, error) {
 	d.requests.Add(1)
-	return d.c.Send(req)
+	return d.c.send(req, &followUp{noCache: true})
 }
 
 // accept checks that out continues seg at seg.next and returns the body to

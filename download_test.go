@@ -210,13 +210,13 @@ func TestDownloadResumesAfterDrops(t *testing.T) {
 	defer f.Close()
 	var last, calls int64
 	var mono = true
-	res, err := c.Download(context.Background(), srv.URL+"/file", f, WithDownloadProgress(func(written, total int64) {
+	res, err := c.Download(context.Background(), srv.URL+"/file", f, &DownloadOptions{Progress: func(written, total int64) {
 		if written < last || total != size {
 			mono = false
 		}
 		last = written
 		calls++
-	}))
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestDownloadLastModifiedValidator(t *testing.T) {
 	srv := newServer(t, fs)
 	c := newTestClient(t, fastRetries(2))
 	var dst memWriterAt
-	res, err := c.Download(context.Background(), srv.URL, &dst)
+	res, err := c.Download(context.Background(), srv.URL, &dst, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestDownloadRepresentationChanged(t *testing.T) {
 	srv := newServer(t, fs)
 	c := newTestClient(t, fastRetries(2))
 	var dst memWriterAt
-	res, err := c.Download(context.Background(), srv.URL, &dst)
+	res, err := c.Download(context.Background(), srv.URL, &dst, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func TestDownloadNeverSplicesAnotherETag(t *testing.T) {
 	srv := newServer(t, fs)
 	c := newTestClient(t, fastRetries(2))
 	var dst memWriterAt
-	res, err := c.Download(context.Background(), srv.URL, &dst)
+	res, err := c.Download(context.Background(), srv.URL, &dst, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestDownloadWithoutValidatorStartsOver(t *testing.T) {
 	srv := newServer(t, fs)
 	c := newTestClient(t, fastRetries(2))
 	var dst memWriterAt
-	res, err := c.Download(context.Background(), srv.URL, &dst)
+	res, err := c.Download(context.Background(), srv.URL, &dst, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestDownloadWithoutValidatorStartsOver(t *testing.T) {
 	// With restarts forbidden, the same situation is an error.
 	fs2 := &fileServer{size: size, dropEvery: mib}
 	srv2 := newServer(t, fs2)
-	_, err = c.Download(context.Background(), srv2.URL, &memWriterAt{}, WithDownloadMaxRestarts(-1))
+	_, err = c.Download(context.Background(), srv2.URL, &memWriterAt{}, &DownloadOptions{MaxRestarts: -1})
 	if !errors.Is(err, ErrTooManyRestarts) {
 		t.Fatalf("err %v", err)
 	}
@@ -377,7 +377,7 @@ func TestDownloadServerErrorsAfterRetries(t *testing.T) {
 	srv := newServer(t, fs)
 	c := newTestClient(t, fastRetries(2))
 	var dst memWriterAt
-	res, err := c.Download(context.Background(), srv.URL, &dst)
+	res, err := c.Download(context.Background(), srv.URL, &dst, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +398,7 @@ func TestDownloadServerErrorsAfterRetries(t *testing.T) {
 			return false
 		}
 		srv := newServer(t, fs)
-		res, err := c.Download(context.Background(), srv.URL, &memWriterAt{}, WithDownloadMaxStalls(2))
+		res, err := c.Download(context.Background(), srv.URL, &memWriterAt{}, &DownloadOptions{MaxStalls: 2})
 		var se *ServerError
 		if !errors.Is(err, ErrDownloadStalled) || !errors.As(err, &se) || res.Size != mib {
 			t.Fatalf("err %v, result %+v", err, res)
@@ -418,8 +418,7 @@ func TestDownloadSegments(t *testing.T) {
 	var dst memWriterAt
 	var calls atomic.Int64
 	var last atomic.Int64
-	res, err := c.Download(context.Background(), srv.URL, &dst, WithDownloadSegments(4),
-		WithDownloadProgress(func(w, total int64) { calls.Add(1); last.Store(w) }))
+	res, err := c.Download(context.Background(), srv.URL, &dst, &DownloadOptions{Segments: 4, Progress: func(w, total int64) { calls.Add(1); last.Store(w) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +464,7 @@ func TestDownloadSegmentsRepresentationChanged(t *testing.T) {
 	srv := newServer(t, fs)
 	c := newTestClient(t, fastRetries(2))
 	var dst memWriterAt
-	res, err := c.Download(context.Background(), srv.URL, &dst, WithDownloadSegments(4))
+	res, err := c.Download(context.Background(), srv.URL, &dst, &DownloadOptions{Segments: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,7 +484,7 @@ func TestDownloadSegmentsFallBack(t *testing.T) {
 		}
 		srv := newServer(t, fs)
 		var dst memWriterAt
-		res, err := c.Download(context.Background(), srv.URL, &dst, WithDownloadSegments(3))
+		res, err := c.Download(context.Background(), srv.URL, &dst, &DownloadOptions{Segments: 3})
 		if err != nil || dst.sum() != patternSum(3*mib, 0) || res.Segments != 1 || len(fs.requests()) != 1 {
 			t.Fatalf("%v %+v", err, res)
 		}
@@ -493,7 +492,7 @@ func TestDownloadSegmentsFallBack(t *testing.T) {
 	t.Run("httpbin: no usable validator", func(t *testing.T) {
 		srv := newHTTPBin(t)
 		var dst memWriterAt
-		res, err := c.Download(context.Background(), srv.URL+"/range/1024", &dst, WithDownloadSegments(3))
+		res, err := c.Download(context.Background(), srv.URL+"/range/1024", &dst, &DownloadOptions{Segments: 3})
 		if err != nil || string(dst.buf) != httpbinBytes(0, 1023) || res.Segments != 1 || res.ETag != "" {
 			t.Fatalf("%v %+v", err, res)
 		}
@@ -514,7 +513,7 @@ func TestDownloadTruncatesLongerFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := c.Download(context.Background(), srv.URL, f); err != nil {
+	if _, err := c.Download(context.Background(), srv.URL, f, nil); err != nil {
 		t.Fatal(err)
 	}
 	if sum, n := fileSum(t, path); n != 1000 || sum != patternSum(1000, 0) {
@@ -539,18 +538,18 @@ func TestDownloadErrors(t *testing.T) {
 	fs := &fileServer{size: 4 * mib, etag: `"w"`}
 	srv := newServer(t, fs)
 	t.Run("write error", func(t *testing.T) {
-		_, err := c.Download(context.Background(), srv.URL, &failingWriterAt{after: mib})
+		_, err := c.Download(context.Background(), srv.URL, &failingWriterAt{after: mib}, nil)
 		if !errors.Is(err, errDiskFull) {
 			t.Fatalf("err %v", err)
 		}
 	})
 	t.Run("404", func(t *testing.T) {
-		_, err := c.Download(context.Background(), srv.URL, &memWriterAt{})
+		_, err := c.Download(context.Background(), srv.URL, &memWriterAt{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		nf := newServer(t, http.NotFoundHandler())
-		_, err = c.Download(context.Background(), nf.URL, &memWriterAt{})
+		_, err = c.Download(context.Background(), nf.URL, &memWriterAt{}, nil)
 		if !errors.As(err, new(*NotFound)) {
 			t.Fatalf("err %v", err)
 		}
@@ -558,21 +557,20 @@ func TestDownloadErrors(t *testing.T) {
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		res, err := c.Download(ctx, srv.URL, &memWriterAt{}, WithDownloadBuffer(64<<10),
-			WithDownloadProgress(func(w, _ int64) {
-				if w >= mib {
-					cancel()
-				}
-			}))
+		res, err := c.Download(ctx, srv.URL, &memWriterAt{}, &DownloadOptions{BufferSize: 64 << 10, Progress: func(w, _ int64) {
+			if w >= mib {
+				cancel()
+			}
+		}})
 		if !errors.Is(err, context.Canceled) || res.Size >= 4*mib {
 			t.Fatalf("err %v, result %+v", err, res)
 		}
 	})
 	t.Run("bad URL", func(t *testing.T) {
-		if _, err := c.Download(context.Background(), "http://[::1", &memWriterAt{}); err == nil {
+		if _, err := c.Download(context.Background(), "http://[::1", &memWriterAt{}, nil); err == nil {
 			t.Fatal("no error")
 		}
-		if _, err := c.Download(context.Background(), srv.URL, nil); err == nil {
+		if _, err := c.Download(context.Background(), srv.URL, nil, nil); err == nil {
 			t.Fatal("no error for a nil destination")
 		}
 	})
@@ -586,7 +584,7 @@ func TestDownloadErrors(t *testing.T) {
 			return false
 		}
 		srv := newServer(t, fs)
-		_, err := c.Download(context.Background(), srv.URL, &memWriterAt{})
+		_, err := c.Download(context.Background(), srv.URL, &memWriterAt{}, nil)
 		if !errors.Is(err, ErrBadContentRange) {
 			t.Fatalf("err %v", err)
 		}
@@ -611,7 +609,7 @@ func TestDownloadBreakAtTheEnd(t *testing.T) {
 	srv := newServer(t, fs)
 	c := newTestClient(t, fastRetries(1))
 	var dst memWriterAt
-	res, err := c.Download(context.Background(), srv.URL, &dst)
+	res, err := c.Download(context.Background(), srv.URL, &dst, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -640,7 +638,7 @@ func TestDownloadMemoryIndependentOfSize(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		if _, err := c.Download(context.Background(), srv.URL, discardAt{}); err != nil {
+		if _, err := c.Download(context.Background(), srv.URL, discardAt{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		runtime.ReadMemStats(&after)
@@ -720,7 +718,7 @@ func BenchmarkDownload(b *testing.B) {
 			runtime.GC()
 			peak := peakHeap(func() {
 				for b.Loop() {
-					res, err := c.Download(context.Background(), srv.URL, discardAt{}, WithDownloadSegments(segs))
+					res, err := c.Download(context.Background(), srv.URL, discardAt{}, &DownloadOptions{Segments: segs})
 					if err != nil || res.Size != benchSize {
 						b.Fatal(res, err)
 					}
@@ -741,7 +739,7 @@ func BenchmarkDownloadVsRaw(b *testing.B) {
 	hc := &http.Client{Transport: defaultTransport()}
 	defer hc.CloseIdleConnections()
 	c := newTestClient(b)
-	buf := make([]byte, DefaultDownloadBuffer)
+	buf := make([]byte, defaultDownloadBuffer)
 	get := func(copyFn func(io.Reader) (int64, error)) time.Duration {
 		start := time.Now()
 		resp, err := hc.Get(srv.URL)
@@ -764,7 +762,7 @@ func BenchmarkDownloadVsRaw(b *testing.B) {
 			return io.CopyBuffer(struct{ io.Writer }{io.Discard}, r, buf)
 		}))
 		start := time.Now()
-		res, err := c.Download(context.Background(), srv.URL, discardAt{})
+		res, err := c.Download(context.Background(), srv.URL, discardAt{}, nil)
 		if err != nil || res.Size != benchSize {
 			b.Fatal(res, err)
 		}
@@ -802,9 +800,7 @@ func ExampleClient_Download() {
 	defer os.Remove(f.Name())
 	defer f.Close()
 
-	res, err := c.Download(context.Background(), srv.URL+"/data.bin", f,
-		WithDownloadSegments(2),
-		WithDownloadProgress(func(written, total int64) { /* update a progress bar */ }))
+	res, err := c.Download(context.Background(), srv.URL+"/data.bin", f, &DownloadOptions{Segments: 2, Progress: func(written, total int64) { /* update a progress bar */ }})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -829,7 +825,7 @@ func TestDownloadAfterCachedGet(t *testing.T) {
 	io.Copy(io.Discard, out.Response().Body)
 	out.Close()
 	var buf memWriterAt
-	res, err := c.Download(context.Background(), srv.URL, &buf)
+	res, err := c.Download(context.Background(), srv.URL, &buf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

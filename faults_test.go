@@ -223,7 +223,7 @@ func TestFault50MiBErrorBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	se := out.(*ServerError)
-	if len(se.Body()) != DefaultMaxErrorBody || !se.BodyTruncated() {
+	if len(se.Body()) != defaultMaxErrorBody || !se.BodyTruncated() {
 		t.Fatalf("captured %d bytes", len(se.Body()))
 	}
 	if s := sent.Load(); s > 40<<20 {
@@ -242,12 +242,11 @@ func TestFaultMonitor500Forever(t *testing.T) {
 	)
 	a := js.start(newTestClient(t, WithRetryPolicy(fastRetry(2))))
 	var transient int
-	out, err := a.Wait(context.Background(), fastPoll, WithPollBudget(3, 0),
-		WithProgress(func(p Progress) {
-			if p.Err != nil {
-				transient++
-			}
-		}))
+	out, err := a.Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, MaxPolls: 3, Progress: func(p Progress) {
+		if p.Err != nil {
+			transient++
+		}
+	}})
 	if out != nil || !errors.Is(err, ErrPollBudget) {
 		t.Fatalf("got %v, %v; want ErrPollBudget", out, err)
 	}
@@ -318,7 +317,7 @@ func TestFaultMalformedHeaders(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tt.status, err)
 		}
-		_ = out.API()
+		_ = out.APIStatus()
 		tt.check(t, out)
 		out.Close()
 	}

@@ -48,12 +48,12 @@ func TestFollowUpsKeepDefaultCredentialsHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := out.(*Accepted).Wait(context.Background(), fastPoll); err != nil {
+	if _, err := out.(*Accepted).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	req, _ = http.NewRequest(http.MethodGet, api.URL+"/list", nil)
 	pages := 0
-	for _, err := range c.LinkPages(context.Background(), req) {
+	for _, err := range c.LinkPages(req) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,14 +93,14 @@ func TestFollowUpsBypassTheCache(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := out.(*Accepted).Wait(context.Background(), fastPoll, WithPollBudget(3, 0))
+		res, err := out.(*Accepted).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond, MaxPolls: 3})
 		if err != nil {
 			t.Fatalf("pass %d: %v", i, err)
 		}
 		res.Close()
 		req, _ = http.NewRequest(http.MethodGet, srv.URL+"/list", nil)
 		pages := 0
-		for page, err := range c.LinkPages(context.Background(), req) {
+		for page, err := range c.LinkPages(req) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,9 +121,9 @@ func TestFollowUpsLeaveCaptureAlone(t *testing.T) {
 	}))
 	c := newTestClient(t)
 	var out Outcome
-	ctx := WithRequestOptions(context.Background(), CaptureOutcome(&out))
+	ctx := WithRequestOptions(context.Background(), RequestOptions{Outcome: &out})
 	var dst memWriterAt
-	if _, err := c.Download(ctx, srv.URL, &dst, WithDownloadSegments(3)); err != nil {
+	if _, err := c.Download(ctx, srv.URL, &dst, &DownloadOptions{Segments: 3}); err != nil {
 		t.Fatal(err)
 	}
 	if out != nil {

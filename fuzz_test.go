@@ -54,7 +54,7 @@ func FuzzClassify(f *testing.F) {
 			Request: &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}}}
 		out, err := Classify(resp)
 		if code < 0 || code > 999 {
-			if err == nil || !errors.Is(err, ErrInvalidStatus) || cc.closes == 0 {
+			if err == nil || !errors.Is(err, ErrBadStatus) || cc.closes == 0 {
 				t.Fatalf("code %d: got %v, %v", code, out, err)
 			}
 			return
@@ -65,7 +65,7 @@ func FuzzClassify(f *testing.F) {
 		if out.StatusCode() != code {
 			t.Fatalf("StatusCode %d, want %d", out.StatusCode(), code)
 		}
-		_ = out.API()
+		_ = out.APIStatus()
 		_ = out.Info()
 		failure := out.Err() != nil
 		switch {
@@ -73,7 +73,7 @@ func FuzzClassify(f *testing.F) {
 			if !failure || cc.closes == 0 {
 				t.Fatalf("code %d: failure=%v closes=%d", code, failure, cc.closes)
 			}
-			if len(out.(interface{ Body() []byte }).Body()) > DefaultMaxErrorBody {
+			if len(out.(interface{ Body() []byte }).Body()) > defaultMaxErrorBody {
 				t.Fatalf("captured more than the cap")
 			}
 			_ = out.Err().Error()

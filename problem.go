@@ -5,6 +5,8 @@ import (
 	"net/url"
 )
 
+// problem.go reads RFC 9457 problem details.
+
 // Problem is an RFC 9457 problem details document
 // (application/problem+json). Members of the wrong JSON type are ignored, as
 // §3.1 requires; unknown members are kept in Extensions.

@@ -8,6 +8,8 @@ package semhttp_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -134,14 +137,14 @@ func readmeRetry() *semhttp.Client {
 			MaxRetryAfter: 30 * time.Second, // a longer Retry-After returns the outcome at once
 			OnRetry:       func(e semhttp.RetryEvent) { log.Printf("retry %d in %v", e.Attempt, e.Wait) },
 		}),
-		semhttp.WithIdempotencyKeys(), // POST/PATCH get Idempotency-Key: "<uuid>", same on every attempt
+		semhttp.WithIdempotencyKeys(), // POST/PATCH get a random Idempotency-Key, the same on every attempt
 	)
 	return c
 }
 
 func readmeRedirects(req *http.Request) error {
 	c := semhttp.New(
-		semhttp.WithRedirectPolicy(semhttp.FollowSameOrigin), // or FollowAll (default), FollowNone, or your own func
+		semhttp.WithRedirectPolicy(semhttp.FollowSameOrigin), // or FollowNone, or your own func; nil follows all
 		semhttp.WithCredentialHeaders("X-Api-Key"),
 	)
 	out, err := c.Send(req)
@@ -168,17 +171,17 @@ type Report struct {
 
 func readmeAsync(ctx context.Context, c *semhttp.Client, api string, body io.Reader) error {
 	req, _ := http.NewRequest("POST", api+"/reports", body)
-	semhttp.PreferAsync(req, 0) // Prefer: respond-async (RFC 7240)
+	req.Header.Set("Prefer", "respond-async") // ask for a 202 rather than a held connection (RFC 7240)
 	out, err := c.Send(req)
 	if err != nil {
 		return err
 	}
 	if a, ok := out.(*semhttp.Accepted); ok {
-		out, err = a.Wait(ctx, semhttp.WithProgress(func(p semhttp.Progress) {
+		out, err = a.Wait(ctx, &semhttp.PollOptions{Progress: func(p semhttp.Progress) {
 			fmt.Printf("%s %.0f%%\n", p.State, p.Percent) // -1 when the API gives no percent
-		}))
+		}})
 	}
-	report, err := semhttp.Decode[Report](out, err) // a failed job comes back as *semhttp.JobFailed
+	report, err := semhttp.Decode[Report](out, err) // a failed job comes back as *semhttp.JobError
 	if err != nil {
 		return err
 	}
@@ -218,6 +221,92 @@ func Example_readmeAsync() {
 	// rows: 3
 }
 
+func readmeRequests(ctx context.Context, c *semhttp.Client, api, requestID string) error {
+	var out semhttp.Outcome
+	ctx = semhttp.WithRequestOptions(ctx, semhttp.RequestOptions{
+		RetryPolicy: &semhttp.RetryPolicy{MaxAttempts: 1}, // this call is not retried
+		Header:      http.Header{"X-Request-Id": {requestID}},
+		Outcome:     &out, // Do records the call's outcome here
+	})
+	req, err := semhttp.NewJSONRequest(ctx, "POST", api+"/users", User{Name: "Ada"}) // replayable JSON body
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	fmt.Printf("%d; outcome %T\n", resp.StatusCode, out)
+	return nil
+}
+
+// The README's per-call settings against a server that answers 503 once:
+// the call is not retried, carries its header, and records its outcome.
+func Example_readmeRequests() {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		b, _ := io.ReadAll(r.Body)
+		fmt.Println(r.Header.Get("X-Request-Id"), r.Header.Get("Content-Type"), string(b))
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c := semhttp.New()
+	defer c.CloseIdleConnections()
+	if err := readmeRequests(context.Background(), c, srv.URL, "r-1"); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println("calls:", calls)
+	// Output:
+	// r-1 application/json {"id":0,"name":"Ada"}
+	// 503; outcome *semhttp.ServiceUnavailable
+	// calls: 1
+}
+
+func readmeHTTPClient(api string, corporateCAs *x509.CertPool, instrument func(http.RoundTripper) http.RoundTripper) error {
+	c := semhttp.New(
+		semhttp.WithTLSConfig(&tls.Config{RootCAs: corporateCAs}), // a private CA, client certificates
+		semhttp.WithTransportWrapper(instrument),                  // e.g. otelhttp.NewTransport
+	)
+	hc := c.HTTPClient() // an *http.Client: retries, redirects and the cache, for any SDK
+	resp, err := hc.Get(api + "/users/1")
+	if err != nil {
+		return err // a *url.Error wrapping the *semhttp.RequestError
+	}
+	defer resp.Body.Close()
+	defer c.CloseIdleConnections() // reaches the transport under the wrapper
+	b, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.StatusCode, string(b))
+	return nil
+}
+
+// The README's *http.Client against a TLS server with its own CA, through
+// a wrapper that counts requests.
+func Example_readmeHTTPClient() {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"id":1}`)
+	}))
+	defer srv.Close()
+	cas := x509.NewCertPool()
+	cas.AddCert(srv.Certificate())
+	n := 0
+	count := func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripperFunc(func(r *http.Request) (*http.Response, error) { n++; return rt.RoundTrip(r) })
+	}
+	if err := readmeHTTPClient(srv.URL, cas, count); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println("requests through the wrapper:", n)
+	// Output:
+	// 200 {"id":1}
+	// requests through the wrapper: 1
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 func readmeCache(c *semhttp.Client, req *http.Request) error {
 	out, err := c.Send(req)
 	if err != nil {
@@ -253,18 +342,30 @@ func Example_readmeCache() {
 	// Output: unchanged: true 12
 }
 
-func readmeConditionalWrites(put *http.Request) {
-	c := semhttp.New(semhttp.WithConditionalWrites()) // PUT/PATCH/DELETE carry If-Match with the stored ETag
-	out, _ := c.Send(put)
+type Widget struct {
+	Name string `json:"name"`
+}
+
+func readmeConditionalWrites(get, put *http.Request) error {
+	c := semhttp.New(semhttp.WithConditionalWrites())              // PUT/PATCH/DELETE carry If-Match with the ETag last read
+	if _, err := semhttp.Decode[Widget](c.Send(get)); err != nil { // the read: its ETag is stored
+		return err
+	}
+	out, err := c.Send(put)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
 	var pf *semhttp.PreconditionFailed
 	if errors.As(out.Err(), &pf) {
-		// someone changed it: read again, merge, retry
+		fmt.Println("changed since the read: read again, merge, retry")
 	}
+	return nil
 }
 
 func readmeRanges(c *semhttp.Client, url string, dst io.WriterAt) error {
 	req, _ := http.NewRequest("GET", url, nil)
-	semhttp.SetRange(req, "bytes", semhttp.RangeSpan(0, 99), semhttp.RangeSuffix(100))
+	req.Header.Set("Range", "bytes=0-99,-100") // the first and the last 100 bytes
 	out, err := c.Send(req)
 	if err != nil {
 		return err
@@ -281,44 +382,65 @@ func readmeRanges(c *semhttp.Client, url string, dst io.WriterAt) error {
 	return nil
 }
 
-func readmeDownload(ctx context.Context, c *semhttp.Client) (semhttp.DownloadResult, error) {
-	f, _ := os.Create("big.iso")
-	res, err := c.Download(ctx, "https://example.com/big.iso", f,
-		semhttp.WithDownloadProgress(func(written, total int64) { fmt.Println(written, "/", total) }),
-		semhttp.WithDownloadSegments(4)) // parallel ranges, for servers that throttle per connection
-	return res, err
+func readmeDownload(ctx context.Context, c *semhttp.Client) error {
+	f, err := os.Create("big.iso")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, err := c.Download(ctx, "https://example.com/big.iso", f, &semhttp.DownloadOptions{
+		Progress: func(written, total int64) { fmt.Println(written, "/", total) },
+		Segments: 4, // parallel ranges, for servers that throttle per connection
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Println("downloaded", res.Size)
+	return nil
 }
 
-func readmePages(ctx context.Context, c *semhttp.Client, req *http.Request) {
-	for page, err := range c.RangePages(ctx, req, "items", 25) {
+func readmePages(c *semhttp.Client, req *http.Request) error {
+	for page, err := range c.RangePages(req, "items", 25) {
 		if err != nil {
-			break
+			return err
 		}
-		_ = page // read page.Response().Body here: it is closed when the loop body returns
-	}
-	for page, err := range c.LinkPages(ctx, req) {
+		b, err := io.ReadAll(page.Response().Body) // open here; closed when the loop body returns
 		if err != nil {
-			break
+			return err
 		}
-		_ = page
+		fmt.Println(page.StatusCode(), len(b))
 	}
+	for page, err := range c.LinkPages(req) {
+		if err != nil {
+			return err
+		}
+		fmt.Println(page.StatusCode(), "next:", page.Link("next"))
+	}
+	return nil
 }
 
-func readmeHeaders(resp *http.Response) (time.Duration, bool, []string) {
-	for _, l := range semhttp.ParseLinks(resp.Header) { // RFC 8288
-		if l.HasRel("next") {
-			next := resp.Request.URL.ResolveReference(l.URL)
-			_ = next
-		}
+func readmeHeaders(resp *http.Response) error {
+	out, err := semhttp.Classify(resp) // any response: from Do, or from another client
+	if err != nil {
+		return err
 	}
-	for _, ch := range semhttp.ParseChallenges(resp.Header.Values("WWW-Authenticate")) { // RFC 9110 §11.6.1
-		if ch.Is("Bearer") {
-			fmt.Println(ch.Param("realm"), ch.Param("error"))
+	defer out.Close()
+	switch o := out.(type) {
+	case *semhttp.Unauthorized:
+		for _, ch := range o.Challenges { // WWW-Authenticate, RFC 9110 §11.6.1
+			if ch.HasScheme("Bearer") {
+				fmt.Println(ch.Param("realm"), ch.Param("error"))
+			}
 		}
+	case *semhttp.MethodNotAllowed:
+		fmt.Println("allowed:", o.Allow) // empty, never nil, when the server sent no Allow
 	}
-	methods := semhttp.ParseAllow(resp.Header.Values("Allow")) // empty, never nil, when absent
+	if d := out.APIStatus(); d.DeprecatedNow(time.Now()) {
+		fmt.Println("deprecated; sunset", d.Sunset, "see", d.DeprecationLinks)
+	}
 	wait, ok := semhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	return wait, ok, methods
+	fmt.Println(wait, ok)
+	return nil
 }
 
 // TestREADMESnippetsRun runs the snippets that have no Example of their
@@ -326,6 +448,7 @@ func readmeHeaders(resp *http.Response) (time.Duration, bool, []string) {
 func TestREADMESnippetsRun(t *testing.T) {
 	ctx := context.Background()
 	var calls atomic.Int64
+	var ifMatch atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/flaky": // 503 once: retried
@@ -335,15 +458,24 @@ func TestREADMESnippetsRun(t *testing.T) {
 		case "/moved":
 			http.Redirect(w, r, "http://localhost:1/elsewhere", http.StatusFound)
 		case "/doc":
+			// Someone else writes between the read and the PUT: the
+			// current ETag is "v2" by then.
 			if r.Method == http.MethodPut {
+				ifMatch.Store(r.Header.Get("If-Match"))
 				if r.Header.Get("If-Match") != `"v2"` {
 					w.WriteHeader(http.StatusPreconditionFailed)
 				}
 				return
 			}
 			w.Header().Set("ETag", `"v1"`)
-			io.WriteString(w, "doc")
+			io.WriteString(w, `{"name":"sprocket"}`)
 		case "/items":
+			if r.Header.Get("Range") == "" { // LinkPages: two pages
+				if r.URL.Query().Get("p") == "" {
+					w.Header().Set("Link", `</items?p=2>; rel="next"`)
+				}
+				return
+			}
 			w.Header().Set("Content-Range", "items 0-0/1")
 			w.WriteHeader(http.StatusPartialContent)
 			io.WriteString(w, "[1]")
@@ -366,8 +498,11 @@ func TestREADMESnippetsRun(t *testing.T) {
 		t.Fatalf("redirect snippet printed %q", stdout)
 	}
 
-	put, _ := http.NewRequest(http.MethodPut, srv.URL+"/doc", strings.NewReader("new"))
-	readmeConditionalWrites(put) // its client read nothing: no If-Match, and the server refuses
+	put, _ := http.NewRequest(http.MethodPut, srv.URL+"/doc", strings.NewReader(`{"name":"cog"}`))
+	stdout = captureStdout(t, func() { err = readmeConditionalWrites(get(t, srv.URL+"/doc"), put) })
+	if err != nil || ifMatch.Load() != `"v1"` || stdout != "changed since the read: read again, merge, retry\n" {
+		t.Fatalf("conditional-writes snippet: %v, If-Match %v, printed %q", err, ifMatch.Load(), stdout)
+	}
 
 	var dst memFile
 	if err := readmeRanges(c, srv.URL+"/file", &dst); err != nil || string(dst.b[:3]) != "012" {
@@ -379,23 +514,28 @@ func TestREADMESnippetsRun(t *testing.T) {
 	t.Chdir(t.TempDir())
 	dl := semhttp.New(semhttp.WithTransport(routeTo(tls)))
 	defer dl.CloseIdleConnections()
-	if res, err := readmeDownload(ctx, dl); err != nil || res.Size != 300 {
-		t.Fatalf("download snippet: %+v, %v", res, err)
+	stdout = captureStdout(t, func() { err = readmeDownload(ctx, dl) })
+	if err != nil || !strings.HasSuffix(stdout, "300 / 300\ndownloaded 300\n") {
+		t.Fatalf("download snippet: %v, printed %q", err, stdout)
+	}
+	if b, err := os.ReadFile("big.iso"); err != nil || len(b) != 300 {
+		t.Fatalf("big.iso: %d bytes, %v", len(b), err)
 	}
 
-	readmePages(ctx, c, get(t, srv.URL+"/items"))
+	stdout = captureStdout(t, func() { err = readmePages(c, get(t, srv.URL+"/items")) })
+	if want := "206 3\n200 next: " + srv.URL + "/items?p=2\n200 next: <nil>\n"; err != nil || stdout != want {
+		t.Fatalf("pages snippet: %v, printed %q, want %q", err, stdout, want)
+	}
 
-	resp := &http.Response{Header: http.Header{
-		"Link":             {`</p2>; rel="next"`},
+	resp := &http.Response{StatusCode: 401, Header: http.Header{
 		"Www-Authenticate": {`Bearer realm="api", error="invalid_token"`},
-		"Allow":            {"GET, HEAD"},
+		"Deprecation":      {"@1688169599"},
+		"Link":             {`<https://docs.test/v2>; rel="deprecation"`},
 		"Retry-After":      {"7"},
-	}, Request: get(t, srv.URL)}
-	var wait time.Duration
-	var methods []string
-	stdout = captureStdout(t, func() { wait, _, methods = readmeHeaders(resp) })
-	if wait != 7*time.Second || len(methods) != 2 || stdout != "api invalid_token\n" {
-		t.Fatalf("headers snippet: %v %q %q", wait, methods, stdout)
+	}, Body: http.NoBody, Request: get(t, srv.URL)}
+	stdout = captureStdout(t, func() { err = readmeHeaders(resp) })
+	if err != nil || stdout != "api invalid_token\ndeprecated; sunset 0001-01-01 00:00:00 +0000 UTC see [https://docs.test/v2]\n7s true\n" {
+		t.Fatalf("headers snippet: %v %q", err, stdout)
 	}
 }
 
@@ -479,6 +619,33 @@ func TestREADMESnippets(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("README go block %d is in no test file:\n%s", i+1, block)
+		}
+	}
+}
+
+// TestREADMENamesRealTests checks that every test, fuzz target and
+// example the README names exists in a test file of this module.
+func TestREADMENamesRealTests(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, pattern := range []string{"*_test.go", "internal/*/*_test.go", "examples/*/*_test.go"} {
+		files, _ := filepath.Glob(pattern)
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			all.Write(b)
+		}
+	}
+	defined := all.String()
+	names := regexp.MustCompile("`((?:Test|Fuzz|Example)[A-Za-z0-9_]+)`").FindAllStringSubmatch(string(readme), -1)
+	if len(names) < 40 {
+		t.Fatalf("found %d test names in README.md", len(names))
+	}
+	for _, m := range names {
+		if !strings.Contains(defined, "func "+m[1]+"(") {
+			t.Errorf("README.md names %s, which no test file defines", m[1])
 		}
 	}
 }

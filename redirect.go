@@ -1,27 +1,25 @@
 package semhttp
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
 
 // redirect.go owns the redirect engine: 301/302/303/307/308 rules, body
 // replay, credential stripping across origins, the hop limit and loop
-// detection, and the memory of permanent redirects.
-//
-// net/http's own following is off (client.go's CheckRedirect returns
-// http.ErrUseLastResponse); follow below sends each hop through send
-// (retry.go), so every hop is a full attempt with retries.
+// detection. net/http's own following is off (configure's CheckRedirect
+// returns http.ErrUseLastResponse); follow sends each hop through
+// attempts, so every hop is a full attempt with retries. Remembered
+// permanent redirects are in redirectmemory.go.
 
 // Sentinel errors of the redirect engine. A refused redirect comes back from
 // [Client.Send] and [Client.Do] as a *[RequestError] wrapping a
@@ -29,7 +27,7 @@ import (
 // returned by Send.
 var (
 	// ErrTooManyRedirects ends a chain longer than the hop limit
-	// ([WithMaxRedirects], default [DefaultMaxRedirects]).
+	// ([WithMaxRedirects], default 10).
 	ErrTooManyRedirects = errors.New("semhttp: too many redirects")
 	// ErrRedirectLoop ends a chain in which the same redirect (same status,
 	// method, URL and Location) came back a second time.
@@ -43,21 +41,15 @@ var (
 	// ErrBodyNotReplayable refuses a redirect that must resend the request
 	// body (307, 308, and 301/302 for methods other than POST) when the body
 	// cannot be sent again: it has no GetBody and is not an io.Seeker. The
-	// body was sent once, to the first URL, and nowhere else.
+	// body was sent once, to the first URL, and nowhere else. RangePages and
+	// LinkPages refuse such a request with it too (they send it more than
+	// once).
 	ErrBodyNotReplayable = errors.New("semhttp: request body cannot be replayed for the redirect")
 )
 
-// DefaultMaxRedirects is how many redirects one call follows by default.
+// defaultMaxRedirects is how many redirects one call follows by default.
 // The next one ends the call with [ErrTooManyRedirects].
-const DefaultMaxRedirects = 10
-
-// DefaultRedirectMemory is how many permanent redirects (301, 308) a Client
-// remembers by default; the least recently used is forgotten first.
-const DefaultRedirectMemory = 1024
-
-// drainLimit bounds how much of an intermediate 3xx body is read so that
-// its connection can be reused; a longer body closes the connection.
-const drainLimit = 4 << 10
+const defaultMaxRedirects = 10
 
 // RedirectPolicy decides whether a redirect is followed. ctx is the
 // request's context. hop is the redirect at hand: the status, the method
@@ -75,91 +67,22 @@ const drainLimit = 4 << 10
 //
 // The policy is also asked before a remembered permanent redirect rewrites
 // a request's URL (hop.Remembered is then true); false sends the request to
-// the URL it names. [FollowAll], [FollowSameOrigin] and [FollowNone] are
-// ready-made; wrap them to add rules.
+// the URL it names. Nil means follow every redirect (the default);
+// [FollowSameOrigin] and [FollowNone] are ready-made, and wrapping one adds
+// rules.
 type RedirectPolicy func(ctx context.Context, hop Hop, via []Hop) bool
 
-// FollowAll follows every redirect. It is the default policy.
-func FollowAll(context.Context, Hop, []Hop) bool { return true }
+// followAll follows every redirect: the default policy.
+func followAll(context.Context, Hop, []Hop) bool { return true }
 
 // FollowSameOrigin follows only redirects whose Location has the same
 // origin (scheme, host and port) as the URL that answered.
-func FollowSameOrigin(_ context.Context, hop Hop, _ []Hop) bool {
-	return hop.Location != nil && SameOrigin(hop.URL, hop.Location)
+func FollowSameOrigin(ctx context.Context, hop Hop, via []Hop) bool {
+	return hop.Location != nil && httpsyntax.SameOrigin(hop.URL, hop.Location)
 }
 
 // FollowNone follows no redirect: every 3xx comes back to the caller.
 func FollowNone(context.Context, Hop, []Hop) bool { return false }
-
-// SameOrigin reports whether a and b have the same origin in the sense of
-// RFC 6454 and the Fetch standard: the same scheme, host (compared
-// case-insensitively) and port, an absent port standing for the scheme's
-// default (80 for http, 443 for https). Nil URLs are never the same origin.
-func SameOrigin(a, b *url.URL) bool {
-	if a == nil || b == nil {
-		return false
-	}
-	return strings.EqualFold(a.Scheme, b.Scheme) &&
-		strings.EqualFold(a.Hostname(), b.Hostname()) &&
-		effectivePort(a) == effectivePort(b)
-}
-
-func effectivePort(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http":
-		return "80"
-	case "https":
-		return "443"
-	}
-	return ""
-}
-
-// WithRedirectPolicy sets which redirects are followed. Nil, the default,
-// means [FollowAll].
-func WithRedirectPolicy(p RedirectPolicy) Option {
-	return func(c *config) { c.redirect.policy = p }
-}
-
-// WithMaxRedirects sets how many redirects one call follows (remembered
-// permanent redirects included); the next ends the call with
-// [ErrTooManyRedirects]. Zero or negative means [DefaultMaxRedirects]; to
-// follow none, use [WithRedirectPolicy]([FollowNone]).
-func WithMaxRedirects(n int) Option {
-	return func(c *config) { c.redirect.max = n }
-}
-
-// WithCredentialHeaders names request headers that carry credentials (an
-// API-key header, say) so that they are dropped, like Authorization, Cookie
-// and Proxy-Authorization always are, when a redirect leaves the origin of
-// the request. Names are case-insensitive; calls add up.
-func WithCredentialHeaders(names ...string) Option {
-	return func(c *config) {
-		for _, n := range names {
-			if n = strings.TrimSpace(n); n != "" {
-				c.redirect.credentials = append(c.redirect.credentials, http.CanonicalHeaderKey(n))
-			}
-		}
-	}
-}
-
-// WithInsecureRedirects allows redirects from https to http, which are
-// refused with [ErrInsecureRedirect] by default. Credentials are still
-// dropped on such a hop, since the origin changes.
-func WithInsecureRedirects() Option {
-	return func(c *config) { c.redirect.insecure = true }
-}
-
-// WithRedirectMemory sets how many permanent redirects (308, and 301 for
-// GET and HEAD) the Client remembers, so that later requests to the old URL
-// go straight to the new one. Zero means [DefaultRedirectMemory]; negative
-// turns the memory off. A 301 or 308 carrying Cache-Control no-store or
-// no-cache is not remembered.
-func WithRedirectMemory(n int) Option {
-	return func(c *config) { c.redirect.memSize = n }
-}
 
 // redirectConfig is the redirect policy of a Client.
 type redirectConfig struct {
@@ -175,34 +98,25 @@ type redirectConfig struct {
 // allocates belongs to one Client.
 func (r redirectConfig) resolved() redirectConfig {
 	if r.policy == nil {
-		r.policy = FollowAll
+		r.policy = followAll
 	}
 	if r.max <= 0 {
-		r.max = DefaultMaxRedirects
+		r.max = defaultMaxRedirects
 	}
 	if r.memSize == 0 {
-		r.memSize = DefaultRedirectMemory
+		r.memSize = defaultRedirectMemory
 	}
 	if r.memSize > 0 {
 		r.memory = newRedirectMemory(r.memSize)
 	}
 	creds := []string{"Authorization", "Cookie", "Proxy-Authorization"}
 	for _, n := range r.credentials {
-		if !containsString(creds, n) {
+		if !slices.Contains(creds, n) {
 			creds = append(creds, n)
 		}
 	}
 	r.credentials = creds
 	return r
-}
-
-func containsString(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // RedirectError ends a redirect chain the client refused to follow further.
@@ -237,7 +151,7 @@ func (e *RedirectError) Error() string {
 		if h.Location == nil {
 			sb.WriteString("(unusable Location)")
 		} else {
-			sb.WriteString(redact(h.Location))
+			sb.WriteString(httpsyntax.Redact(h.Location))
 		}
 	}
 	return sb.String()
@@ -322,7 +236,7 @@ func (c *Client) follow(req *http.Request, x *exchange) (*http.Response, error) 
 		if jar && send != ch.first {
 			send = shallowWithHeader(send, send.Header.Clone())
 		}
-		resp, err := c.send(send, ch.body, x)
+		resp, err := c.attempts(send, ch.body, x)
 		if err != nil {
 			return nil, err
 		}
@@ -337,40 +251,6 @@ func (c *Client) follow(req *http.Request, x *exchange) (*http.Response, error) 
 			return resp, nil
 		}
 		ch.cur = next
-	}
-}
-
-// hiddenLocation holds a redirect's Location while the response passes
-// through the inner http.Client. The space makes it a name no server can
-// send (it is not a token), so nothing else ever lands there.
-const hiddenLocation = "Semhttp hidden Location"
-
-// hideLocation moves the Location of a 301/302/303/307/308 out of sight of
-// net/http's http.Client, which semhttp uses with redirects off. Even then
-// http.Client parses the Location before consulting CheckRedirect (an
-// unparseable one becomes its own error, with the body closed) and, for
-// 307/308, calls the request's GetBody and drops the new body. Without a
-// Location it returns the response as it is, and follow decides.
-func hideLocation(resp *http.Response) {
-	if resp == nil || !isRedirect(resp.StatusCode) {
-		return
-	}
-	if v, ok := resp.Header["Location"]; ok {
-		delete(resp.Header, "Location")
-		resp.Header[hiddenLocation] = v
-	}
-}
-
-// restoreLocation undoes hideLocation. retry.go's CheckRetry hook calls it
-// first thing for every response, as soon as the inner http.Client returns,
-// so no decider, hook or caller of send ever sees the hidden name.
-func restoreLocation(resp *http.Response) {
-	if resp == nil || !isRedirect(resp.StatusCode) {
-		return
-	}
-	if v, ok := resp.Header[hiddenLocation]; ok {
-		delete(resp.Header, hiddenLocation)
-		resp.Header["Location"] = v
 	}
 }
 
@@ -393,7 +273,7 @@ func (ch *chain) next(resp *http.Response) (*http.Request, error) {
 	loc, ownFragment, err := redirectTarget(cur.URL, raws)
 	hop := Hop{StatusCode: resp.StatusCode, Method: methodOf(cur), URL: cloneURL(cur.URL), Location: loc}
 	via := ch.x.hops[:len(ch.x.hops):len(ch.x.hops)]
-	if !ch.policy()(cur.Context(), hop, via) {
+	if !ch.x.redirectPolicy(ch.c)(cur.Context(), hop, via) {
 		return nil, nil
 	}
 	if err == nil {
@@ -415,10 +295,7 @@ func (ch *chain) next(resp *http.Response) (*http.Request, error) {
 		return nil, &RedirectError{Hops: append(append([]Hop(nil), ch.x.hops...), hop), Err: err}
 	}
 	wait, hasWait := retryAfter(resp)
-	maxWait := c.retry.MaxRetryAfter
-	if o := ch.x.opts; o != nil && o.retry != nil {
-		maxWait = o.retry.MaxRetryAfter
-	}
+	maxWait := ch.x.retryPolicy(c).MaxRetryAfter
 	if hasWait && wait > maxWait {
 		return nil, nil // the server asks for longer than we wait: hand the 3xx back
 	}
@@ -435,7 +312,7 @@ func (ch *chain) next(resp *http.Response) (*http.Request, error) {
 		return nil, err
 	}
 	if m := rc.memory; m != nil && (resp.StatusCode == http.StatusPermanentRedirect ||
-		resp.StatusCode == http.StatusMovedPermanently) && !noStore(resp.Header) {
+		resp.StatusCode == http.StatusMovedPermanently) && !httpsyntax.HasDirective(resp.Header, "no-store", "no-cache") {
 		m.put(cur.URL, requestPartition(cur, rc.credentials), loc, resp.StatusCode, ownFragment)
 	}
 	ch.x.hops = append(ch.x.hops, hop)
@@ -458,7 +335,7 @@ func (ch *chain) request(resp *http.Response, loc *url.URL, method string, keepB
 	if h == nil {
 		h = make(http.Header)
 	}
-	if !SameOrigin(cur.URL, loc) {
+	if !httpsyntax.SameOrigin(cur.URL, loc) {
 		for _, k := range ch.c.redirect.credentials {
 			delete(h, k)
 		}
@@ -489,22 +366,6 @@ func (ch *chain) request(resp *http.Response, loc *url.URL, method string, keepB
 	return next, nil
 }
 
-// policy is the call's redirect policy: a [RedirectsFor] request option,
-// else the client's.
-func (ch *chain) policy() RedirectPolicy {
-	if o := ch.x.opts; o != nil && o.redirect != nil {
-		return o.redirect
-	}
-	return ch.c.redirect.policy
-}
-
-// RedirectsFor sets the redirect policy of one call, instead of the
-// client's (see [WithRequestOptions]). The limits no policy can lift still
-// hold.
-func RedirectsFor(p RedirectPolicy) RequestOption {
-	return func(o *requestOptions) { o.redirect = p }
-}
-
 // remembered rewrites ch.cur through the client's memory of permanent
 // redirects, hop by hop, as long as the policy and the checks allow; it
 // stops quietly (sending what it has) at anything doubtful, since the
@@ -523,7 +384,7 @@ func (ch *chain) remembered() {
 		loc := e.target(cur.URL)
 		hop := Hop{StatusCode: e.code, Method: methodOf(cur), URL: cloneURL(cur.URL), Location: loc, Remembered: true}
 		via := ch.x.hops[:len(ch.x.hops):len(ch.x.hops)]
-		if ch.visited(loc) || rc.checkTarget(cur.URL, loc) != nil || !ch.policy()(cur.Context(), hop, via) {
+		if ch.visited(loc) || rc.checkTarget(cur.URL, loc) != nil || !ch.x.redirectPolicy(ch.c)(cur.Context(), hop, via) {
 			return
 		}
 		next, err := ch.request(nil, loc, cur.Method, true)
@@ -568,24 +429,15 @@ func (ch *chain) visited(u *url.URL) bool {
 }
 
 // sleep waits d before following a redirect that sent Retry-After
-// (RFC 9110 §10.2.3). It fails at once, with an error matching
-// context.DeadlineExceeded, when the wait would end past the deadline, and
-// ends early when ctx is done.
+// (RFC 9110 §10.2.3), counting the time waited.
 func (ch *chain) sleep(ctx context.Context, d time.Duration) error {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		return fmt.Errorf("semhttp: redirect asks to wait %v (Retry-After), past the deadline: %w", d, context.DeadlineExceeded)
-	}
 	start := time.Now()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		ch.x.waited += d
-		return nil
-	case <-ctx.Done():
-		ch.x.waited += time.Since(start)
-		return ctx.Err()
+	err := sleep(ctx, d)
+	ch.x.waited += time.Since(start)
+	if err != nil {
+		return fmt.Errorf("semhttp: redirect's Retry-After: %w", err)
 	}
+	return nil
 }
 
 // redirectTarget resolves the Location values of a redirect from base
@@ -605,7 +457,7 @@ func redirectTarget(base *url.URL, raws []string) (loc *url.URL, ownFragment boo
 		return nil, false, err
 	}
 	if ref, _ := url.Parse(raw); ref != nil && ref.User != nil {
-		return nil, false, fmt.Errorf("%w: credentials (userinfo) in %q", ErrBadLocation, redact(loc))
+		return nil, false, fmt.Errorf("%w: credentials (userinfo) in %q", ErrBadLocation, httpsyntax.Redact(loc))
 	}
 	ownFragment = strings.IndexByte(raw, '#') >= 0
 	if !ownFragment {
@@ -627,30 +479,13 @@ func (r *redirectConfig) checkTarget(from, to *url.URL) error {
 		return fmt.Errorf("%w: %q", ErrBadRedirectScheme, s)
 	}
 	if to.Hostname() == "" {
-		return fmt.Errorf("%w: no host in %q", ErrBadLocation, redact(to))
+		return fmt.Errorf("%w: no host in %q", ErrBadLocation, httpsyntax.Redact(to))
 	}
 	if from.Scheme == "https" && to.Scheme == "http" && !r.insecure {
-		return fmt.Errorf("%w: %s", ErrInsecureRedirect, redact(to))
+		return fmt.Errorf("%w: %s", ErrInsecureRedirect, httpsyntax.Redact(to))
 	}
 	return nil
 }
-
-// noStore reports whether a redirect's Cache-Control forbids remembering
-// it (no-store or no-cache).
-func noStore(h http.Header) bool {
-	for _, v := range h.Values("Cache-Control") {
-		for d := range strings.SplitSeq(v, ",") {
-			name, _, _ := strings.Cut(strings.TrimSpace(d), "=")
-			if strings.EqualFold(name, "no-store") || strings.EqualFold(name, "no-cache") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// present reports whether the source stands for a body at all.
-func (b *bodySource) present() bool { return b.getBody != nil || b.seeker != nil || b.read != nil }
 
 func methodOf(r *http.Request) string {
 	if r.Method == "" {
@@ -669,104 +504,4 @@ func cloneURL(u *url.URL) *url.URL {
 		*u2.User = *u.User
 	}
 	return &u2
-}
-
-// drainClose reads at most drainLimit bytes of body, so that a short
-// redirect body leaves its connection reusable, and closes it.
-func drainClose(body io.ReadCloser) {
-	if body == nil {
-		return
-	}
-	_, _ = io.CopyN(io.Discard, body, drainLimit)
-	_ = body.Close()
-}
-
-// memKey is the identity of a URL for the memory and loop detection: the
-// URL without userinfo and fragment (neither is sent as part of the target).
-// memoryKey is what a remembered redirect is filed under: the old URL
-// (without userinfo and fragment) and the hash of the credentials the
-// request carried, so that what one user was redirected to is never
-// applied to another user's request.
-type memoryKey struct {
-	url       url.URL
-	partition string
-}
-
-func memKey(u *url.URL, partition string) memoryKey {
-	if u == nil {
-		return memoryKey{partition: partition}
-	}
-	k := *u
-	k.User = nil
-	k.Fragment, k.RawFragment = "", ""
-	return memoryKey{url: k, partition: partition}
-}
-
-// redirectMemory remembers permanent redirects, bounded, least recently
-// used forgotten first. It is safe for concurrent use.
-type redirectMemory struct {
-	size atomic.Int64 // entries, read without the lock on the no-redirect path
-	mu   sync.Mutex
-	max  int
-	ll   list.List // of *memEntry, most recent first
-	m    map[memoryKey]*list.Element
-}
-
-type memEntry struct {
-	from        memoryKey // the old URL and credentials
-	to          url.URL   // the new URL, without userinfo
-	code        int
-	ownFragment bool
-}
-
-func newRedirectMemory(max int) *redirectMemory {
-	return &redirectMemory{max: max, m: make(map[memoryKey]*list.Element)}
-}
-
-func (m *redirectMemory) get(u *url.URL, partition string) (memEntry, bool) {
-	k := memKey(u, partition)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	el, ok := m.m[k]
-	if !ok {
-		return memEntry{}, false
-	}
-	m.ll.MoveToFront(el)
-	return *el.Value.(*memEntry), true
-}
-
-func (m *redirectMemory) put(from *url.URL, partition string, to *url.URL, code int, ownFragment bool) {
-	e := &memEntry{from: memKey(from, partition), to: *to, code: code, ownFragment: ownFragment}
-	e.to.User = nil
-	if !ownFragment {
-		e.to.Fragment, e.to.RawFragment = "", ""
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if el, ok := m.m[e.from]; ok {
-		el.Value = e
-		m.ll.MoveToFront(el)
-		return
-	}
-	m.m[e.from] = m.ll.PushFront(e)
-	for m.ll.Len() > m.max {
-		old := m.ll.Back()
-		m.ll.Remove(old)
-		delete(m.m, old.Value.(*memEntry).from)
-	}
-	m.size.Store(int64(m.ll.Len()))
-}
-
-// target is the remembered new URL for a request to cur: cur's userinfo
-// is kept only on the same origin (as a relative Location would), and
-// cur's fragment is inherited unless the Location had its own.
-func (e *memEntry) target(cur *url.URL) *url.URL {
-	t := e.to
-	if SameOrigin(cur, &t) {
-		t.User = cur.User
-	}
-	if !e.ownFragment {
-		t.Fragment, t.RawFragment = cur.Fragment, cur.RawFragment
-	}
-	return &t
 }

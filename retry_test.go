@@ -452,8 +452,8 @@ func TestIdempotencyKeys(t *testing.T) {
 	if keys[0] == "" || keys[0] != keys[1] || keys[1] != keys[2] {
 		t.Errorf("keys differ between attempts: %q", keys)
 	}
-	if len(keys[0]) != 38 || keys[0][0] != '"' || keys[0][37] != '"' {
-		t.Errorf("key %s is not a quoted UUID sf-string", keys[0])
+	if k := strings.Trim(keys[0], `"`); len(keys[0]) != 28 || len(k) != 26 || strings.Trim(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
+		t.Errorf("key %s is not a quoted sf-string of 26 random base32 characters", keys[0])
 	}
 	if req.Header.Get("Idempotency-Key") != "" {
 		t.Error("the caller's request was modified")

@@ -143,7 +143,7 @@ func TestConcurrentMixedWork(t *testing.T) {
 					errs <- fmt.Errorf("job %s: %T", i, out)
 					return
 				}
-				res, err := a.Wait(ctx, WithPollInterval(time.Millisecond, 2*time.Millisecond))
+				res, err := a.Wait(ctx, &PollOptions{Interval: time.Millisecond, MaxInterval: 2 * time.Millisecond})
 				if err != nil {
 					errs <- err
 					return
@@ -178,7 +178,7 @@ func TestEveryKindReleasesItsConnection(t *testing.T) {
 	cc.track(srv)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}), WithRedirectPolicy(FollowNone), WithoutCache())
+	c := newTestClient(t, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}), WithRedirectPolicy(FollowNone), WithCache(nil))
 	codes := []int{200, 201, 202, 204, 206, 299, 300, 301, 304, 307, 400, 401, 404, 405, 409, 410, 412, 416,
 		418, 428, 429, 500, 501, 503, 599, 600, 999}
 	for _, code := range codes {

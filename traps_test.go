@@ -14,11 +14,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
 
 // ---- 1. A revalidated GET reads as its representation ----
@@ -140,9 +144,9 @@ func TestProblemNeverNil(t *testing.T) {
 	if p := out.(*Nonstandard).Problem(); p.Status != 999 || p.Title != "status code 999" {
 		t.Errorf("999: %+v; want the reason phrase the server sent as the title", p)
 	}
-	jf := &JobFailed{State: StateFailed}
+	jf := &JobError{State: StateFailed}
 	if p := jf.Problem(); p == nil || p.Title != "Job failed" {
-		t.Errorf("JobFailed without a reported error: %+v", p)
+		t.Errorf("JobError without a reported error: %+v", p)
 	}
 }
 
@@ -166,32 +170,34 @@ func TestZeroClient(t *testing.T) {
 	if resp.StatusCode != 200 || body != "zero" {
 		t.Fatalf("Do: %d %q", resp.StatusCode, body)
 	}
-	// Defaults, as New() gives them: retries on.
-	var refused Client
+	// Defaults, as New() gives them: retries on (the backoff's waits on
+	// synctest's clock).
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
-	_, err := refused.Send(req)
-	var re *RequestError
-	if !errors.As(err, &re) || re.Attempts != 4 {
-		t.Fatalf("zero Client on a refused port: %v; want 4 attempts as with New()", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var refused Client
+		defer refused.CloseIdleConnections()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+		_, err := refused.Send(req)
+		var re *RequestError
+		if !errors.As(err, &re) || re.Attempts != 4 || re.Waited < 200*time.Millisecond {
+			t.Fatalf("zero Client on a refused port: %v; want 4 attempts and the default backoff, as with New()", err)
+		}
+	})
 }
 
 func TestNilInputs(t *testing.T) {
 	t.Parallel()
 	c := newTestClient(t)
 	var re *RequestError
-	if _, err := c.Send(nil); !errors.As(err, &re) || !errors.Is(err, ErrNilRequest) {
+	if _, err := c.Send(nil); !errors.As(err, &re) || !errors.Is(err, errNilRequest) {
 		t.Errorf("Send(nil): %v", err)
 	}
-	if _, err := c.Do(nil); !errors.As(err, &re) || !errors.Is(err, ErrNilRequest) {
+	if _, err := c.Do(nil); !errors.As(err, &re) || !errors.Is(err, errNilRequest) {
 		t.Errorf("Do(nil): %v", err)
 	}
-	if _, err := c.Send(&http.Request{Method: "GET"}); !errors.As(err, &re) || !errors.Is(err, ErrNilRequest) {
+	if _, err := c.Send(&http.Request{Method: "GET"}); !errors.As(err, &re) || !errors.Is(err, errNilRequest) {
 		t.Errorf("Send without URL: %v", err)
 	}
 	if out, err := Classify(nil); err == nil || out != nil {
@@ -212,14 +218,14 @@ func TestZeroOutcomes(t *testing.T) {
 		&ClientError{}, &BadRequest{}, &Unauthorized{}, &Forbidden{}, &NotFound{}, &MethodNotAllowed{},
 		&NotAcceptable{}, &Conflict{}, &Gone{}, &PreconditionFailed{}, &URITooLong{},
 		&RangeNotSatisfiable{}, &PreconditionRequired{}, &TooManyRequests{},
-		&ServerError{}, &NotImplemented{}, &ServiceUnavailable{}, &Nonstandard{}, &JobFailed{},
+		&ServerError{}, &NotImplemented{}, &ServiceUnavailable{}, &Nonstandard{}, &JobError{},
 	}
 	for _, out := range kinds {
 		t.Run(fmt.Sprintf("%T", out), func(t *testing.T) {
 			_ = out.StatusCode()
 			_ = out.Response()
 			_ = out.Info()
-			_ = out.API()
+			_ = out.APIStatus()
 			err := out.Err()
 			if err := out.Close(); err != nil {
 				t.Errorf("Close: %v", err)
@@ -246,6 +252,38 @@ func TestZeroOutcomes(t *testing.T) {
 			}
 			_ = f.Body()
 		})
+	}
+}
+
+// TestZeroValuesBeyondOutcome: the other values a user can build by hand
+// answer with errors, not panics.
+func TestZeroValuesBeyondOutcome(t *testing.T) {
+	t.Parallel()
+	for part, err := range (&PartialContent{}).Parts() {
+		if part != nil || err == nil {
+			t.Fatalf("zero PartialContent's Parts: %v, %v", part, err)
+		}
+	}
+	var p Poller
+	if _, err := p.Poll(context.Background()); err == nil {
+		t.Error("zero Poller's Poll: no error")
+	}
+	if _, err := p.Wait(context.Background()); err == nil {
+		t.Error("zero Poller's Wait: no error")
+	}
+	if _, err := p.ResumeToken(); err == nil {
+		t.Error("zero Poller's ResumeToken: no error")
+	}
+	c := newTestClient(t)
+	u, _ := url.Parse("http://127.0.0.1:1/ops/1")
+	if p, err := c.NewPoller(&Accepted{Monitor: u, MonitorFrom: "Location"}, nil); err != nil || p == nil {
+		t.Fatalf("NewPoller of a hand-built Accepted: %v", err)
+	}
+	if _, err := c.NewPoller(&Accepted{}, nil); !errors.Is(err, ErrNoMonitor) {
+		t.Fatalf("NewPoller of a zero Accepted: %v", err)
+	}
+	if _, err := newTestClient(t, WithCache((*MemoryStore)(nil))).Send(&http.Request{}); err == nil {
+		t.Fatal("no error for a request without URL")
 	}
 }
 
@@ -358,6 +396,14 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		case "/userinfo":
 			w.Header().Set("Location", "http://u:PASS@127.0.0.1:1/x?token=tok3n#frag")
 			w.WriteHeader(http.StatusFound)
+		case "/control":
+			// Go's server sends it; Go's client refuses the line, and its
+			// error quotes it.
+			w.Header()["Location"] = []string{"http://u:PASS@h/x?token=tok3n\x01"}
+			w.WriteHeader(http.StatusFound)
+		case "/etag":
+			w.Header().Set("ETag", `"e"`)
+			io.WriteString(w, "stored")
 		case "/bad-host":
 			w.Header().Set("Location", "http://u:PASS@h h/x?token=tok3n#frag")
 			w.WriteHeader(http.StatusFound)
@@ -378,7 +424,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	c := newTestClient(t, WithLogger(logger), WithRetryPolicy(fastRetry(2)))
 	ctx := context.Background()
 
-	_, err := c.Download(ctx, "http://u:PASS@h/%zz?token=tok3n#frag", &memWriterAt{})
+	_, err := c.Download(ctx, "http://u:PASS@h/%zz?token=tok3n#frag", &memWriterAt{}, nil)
 	if err == nil {
 		t.Fatal("Download of an invalid URL: no error")
 	}
@@ -401,6 +447,17 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		check(t, path+" error", err.Error())
 	}
 
+	_, err = c.Send(get(t, srv.URL+"/control"))
+	var re *RequestError
+	if !errors.As(err, &re) {
+		t.Fatalf("/control: %v", err)
+	}
+	check(t, "/control error", err.Error())
+
+	// A store that fails: its Debug log line names the key, a URL.
+	failing := newTestClient(t, WithLogger(logger), WithCache(failingStore{}))
+	sendRead(t, failing, get(t, srv.URL+"/etag?token=tok3n"))
+
 	out, err := c.Send(get(t, srv.URL+"/monitor"))
 	if err != nil {
 		t.Fatal(err)
@@ -410,11 +467,11 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		t.Fatalf("MonitorErr %v", a.MonitorErr)
 	}
 	check(t, "MonitorErr", a.MonitorErr.Error())
-	_, err = a.Wait(ctx)
+	_, err = a.Wait(ctx, nil)
 	check(t, "Wait error", err.Error())
 
 	// A well-formed token naming a URL that does not parse.
-	_, err = c.ResumePoller(encodeToken(`{"monitor":"http://u:PASS@h:99999x/?token=tok3n","from":"Location","origin":"","polls":0}`))
+	_, err = c.ResumePoller(encodeToken(`{"monitor":"http://u:PASS@h:99999x/?token=tok3n","from":"Location","origin":"","polls":0}`), nil)
 	if !errors.Is(err, ErrBadResumeToken) {
 		t.Fatalf("ResumePoller: %v", err)
 	}
@@ -431,11 +488,21 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		check(t, "transport error", err.Error())
 	}
 	if !strings.Contains(logs.String(), "deprecated API endpoint") || !strings.Contains(logs.String(), "request failed") ||
-		!strings.Contains(logs.String(), "retrying") {
+		!strings.Contains(logs.String(), "retrying") || !strings.Contains(logs.String(), "cache store failed") {
 		t.Fatalf("the logs lack the lines this test checks:\n%s", logs.String())
 	}
 	check(t, "logs", logs.String())
 }
+
+// failingStore is a Store whose every call fails.
+type failingStore struct{}
+
+func (failingStore) Get(context.Context, string) ([]*Entry, error) {
+	return nil, errors.New("store down")
+}
+func (failingStore) Put(context.Context, string, *Entry) error { return errors.New("store down") }
+func (failingStore) Delete(context.Context, string) error      { return errors.New("store down") }
+func (failingStore) MaxEntryBytes() int64                      { return 1 << 20 }
 
 // ---- 6. A Location's query is percent-encoded as Fetch does ----
 
@@ -487,7 +554,7 @@ func TestLocationQueryEncodedAsFetch(t *testing.T) {
 	if a := out.(*Accepted); a.Monitor.RawQuery != want {
 		t.Fatalf("Monitor query %q", a.Monitor.RawQuery)
 	}
-	res, err := out.(*Accepted).Wait(context.Background(), WithPollInterval(time.Millisecond, time.Millisecond))
+	res, err := out.(*Accepted).Wait(context.Background(), &PollOptions{Interval: time.Millisecond, MaxInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +564,7 @@ func TestLocationQueryEncodedAsFetch(t *testing.T) {
 	}
 
 	seen.Store("")
-	for page, err := range c.LinkPages(context.Background(), get(t, srv.URL+"/pages")) {
+	for page, err := range c.LinkPages(get(t, srv.URL+"/pages")) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -506,7 +573,7 @@ func TestLocationQueryEncodedAsFetch(t *testing.T) {
 	if seen.Load() != linkWant {
 		t.Fatalf("next page: server saw %q; want %q", seen.Load(), linkWant)
 	}
-	if got := encodeQuery("a=%zz&b=é"); got != "a=%zz&b=%C3%A9" {
+	if got := httpsyntax.EncodeQuery("a=%zz&b=é"); got != "a=%zz&b=%C3%A9" {
 		t.Fatalf("encodeQuery kept %q", got)
 	}
 }
@@ -543,7 +610,7 @@ func TestSendErrorContract(t *testing.T) {
 			"GET " + srv.URL + "/loop: semhttp: redirect loop: -302-> " + srv.URL + "/loop -302-> " + srv.URL + "/loop"},
 		{"refused", []call{send, do}, func() *http.Request { return get(t, refused) }, nil,
 			"GET " + refused + " (3 attempts): dial tcp " + refused[len("http://"):len(refused)-2] + ": connect: connection refused"},
-		{"nil request", []call{send, do}, func() *http.Request { return nil }, ErrNilRequest, "semhttp: nil request or URL"},
+		{"nil request", []call{send, do}, func() *http.Request { return nil }, errNilRequest, "semhttp: nil request or URL"},
 		{"bad base URL", []call{
 			func(r *http.Request) error { _, err := badBase.Send(r); return err },
 			func(r *http.Request) error { _, err := badBase.Do(r); return err },
@@ -551,7 +618,7 @@ func TestSendErrorContract(t *testing.T) {
 		{"status 1000", []call{
 			func(r *http.Request) error { _, err := status1000.Send(r); return err },
 			func(r *http.Request) error { _, err := status1000.Do(r); return err },
-		}, func() *http.Request { return get(t, "http://127.0.0.1:1/x") }, ErrInvalidStatus,
+		}, func() *http.Request { return get(t, "http://127.0.0.1:1/x") }, ErrBadStatus,
 			"GET http://127.0.0.1:1/x: semhttp: status code is not three digits: 1000"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -594,7 +661,7 @@ func TestDownloadLastModifiedBesideETag(t *testing.T) {
 		http.ServeContent(w, r, "", mod, strings.NewReader("file"))
 	}))
 	c := newTestClient(t)
-	res, err := c.Download(context.Background(), srv.URL, &memWriterAt{})
+	res, err := c.Download(context.Background(), srv.URL, &memWriterAt{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

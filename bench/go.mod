@@ -1,6 +1,6 @@
 module github.com/semhttp/semhttp/bench
 
-go 1.26.8
+go 1.25.0
 
 require (
 	github.com/go-resty/resty/v2 v2.17.2
@@ -12,6 +12,7 @@ require (
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	golang.org/x/net v0.43.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
 )
 
 replace github.com/semhttp/semhttp => ../

@@ -51,7 +51,7 @@ func run(ctx context.Context, w io.Writer, base string) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	semhttp.PreferAsync(req, 0) // ask for a 202 instead of a held connection
+	req.Header.Set("Prefer", "respond-async") // ask for a 202 instead of a held connection (RFC 7240)
 	out, err := c.Send(req)
 	if err != nil {
 		return err
@@ -64,18 +64,20 @@ func run(ctx context.Context, w io.Writer, base string) error {
 	fmt.Fprintf(w, "job accepted; monitor %s (from %s), first poll in %v\n",
 		accepted.Monitor, accepted.MonitorFrom, accepted.RetryAfter)
 
-	result, err := accepted.Wait(ctx,
-		semhttp.WithPollInterval(250*time.Millisecond, 250*time.Millisecond),
-		semhttp.WithPollBudget(20, time.Minute),
-		semhttp.WithProgress(func(p semhttp.Progress) { printProgress(w, p) }),
-	)
+	result, err := accepted.Wait(ctx, &semhttp.PollOptions{
+		Interval:    250 * time.Millisecond,
+		MaxInterval: 250 * time.Millisecond,
+		MaxPolls:    20,
+		MaxTime:     time.Minute,
+		Progress:    func(p semhttp.Progress) { printProgress(w, p) },
+	})
 	type report struct {
 		Quarter string `json:"quarter"`
 		Revenue int    `json:"revenue"`
 		Pages   int    `json:"pages"`
 	}
 	r, err := semhttp.Decode[report](result, err)
-	var failed *semhttp.JobFailed
+	var failed *semhttp.JobError
 	switch {
 	case errors.As(err, &failed):
 		return fmt.Errorf("the job failed: %w", failed)

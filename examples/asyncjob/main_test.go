@@ -52,9 +52,9 @@ func TestDemoAPIJob(t *testing.T) {
 		t.Fatalf("got %T", out)
 	}
 	var percents []float64
-	res, err := a.Wait(context.Background(), semhttp.WithProgress(func(p semhttp.Progress) {
+	res, err := a.Wait(context.Background(), &semhttp.PollOptions{Progress: func(p semhttp.Progress) {
 		percents = append(percents, p.Percent)
-	}))
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 module github.com/semhttp/semhttp/examples/sdk
 
-go 1.26.8
+go 1.25.0
 
 require (
 	github.com/oapi-codegen/runtime v1.8.0
@@ -13,6 +13,7 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
+	golang.org/x/sync v0.22.0 // indirect
 )
 
 replace github.com/semhttp/semhttp => ../..

@@ -2,7 +2,7 @@
 // (package api, from api/openapi.yaml) and walks the demo API's lifecycle.
 // The generated code knows nothing of semhttp, yet it gets retries, RFC 9110
 // redirects and 304 revalidation; where the SDK wants the meaning of a
-// response too, semhttp.CaptureOutcome hands it the typed outcome of the
+// response too, semhttp.RequestOptions.Outcome hands it the typed outcome of the
 // same call.
 //
 //	cd examples/sdk && go run .
@@ -12,8 +12,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"time"
 
@@ -34,7 +32,7 @@ func main() {
 // newSDK is all it takes: a semhttp.Client is the generated client's doer.
 func newSDK(server string) (*api.ClientWithResponses, *semhttp.Client, error) {
 	doer := semhttp.New(
-		semhttp.WithUserAgent("widgets-sdk/1.0"),
+		semhttp.WithHeader("User-Agent", "widgets-sdk/1.0"),
 		semhttp.WithRetryPolicy(semhttp.RetryPolicy{InitialInterval: 5 * time.Millisecond}),
 	)
 	c, err := api.NewClientWithResponses(server, api.WithHTTPClient(doer))
@@ -85,7 +83,7 @@ func run(ctx context.Context, w io.Writer, server string, demo *demoapi.API) err
 	// 4. A conflict: the generated code decodes its problem type, and the
 	// SDK can also ask semhttp what the call meant.
 	var out semhttp.Outcome
-	dup, err := c.CreateWidgetWithResponse(semhttp.WithRequestOptions(ctx, semhttp.CaptureOutcome(&out)),
+	dup, err := c.CreateWidgetWithResponse(semhttp.WithRequestOptions(ctx, semhttp.RequestOptions{Outcome: &out}),
 		api.NewWidget{Name: "sprocket"})
 	if err != nil {
 		return err
@@ -108,12 +106,14 @@ func run(ctx context.Context, w io.Writer, server string, demo *demoapi.API) err
 	}
 	page, per, total := 1, 2, 0
 	for {
-		lst, err := c.ListWidgetsWithResponse(ctx, &api.ListWidgetsParams{Page: &page, PerPage: &per})
+		var listed semhttp.Outcome // its Link tells the next page
+		lst, err := c.ListWidgetsWithResponse(semhttp.WithRequestOptions(ctx, semhttp.RequestOptions{Outcome: &listed}),
+			&api.ListWidgetsParams{Page: &page, PerPage: &per})
 		if err != nil {
 			return err
 		}
 		total += len(*lst.JSON200)
-		next := nextPage(lst.HTTPResponse)
+		next := nextPage(listed)
 		fmt.Fprintf(w, "list page %d       → %d items, next %v\n", page, len(*lst.JSON200), next != 0)
 		if next == 0 {
 			break
@@ -126,7 +126,7 @@ func run(ctx context.Context, w io.Writer, server string, demo *demoapi.API) err
 	if err != nil {
 		return err
 	}
-	gone, err := c.GetWidgetWithResponse(semhttp.WithRequestOptions(ctx, semhttp.CaptureOutcome(&out)), id)
+	gone, err := c.GetWidgetWithResponse(semhttp.WithRequestOptions(ctx, semhttp.RequestOptions{Outcome: &out}), id)
 	if err != nil {
 		return err
 	}
@@ -139,15 +139,12 @@ func run(ctx context.Context, w io.Writer, server string, demo *demoapi.API) err
 }
 
 // nextPage reads the page number of the Link rel="next" target, or 0.
-func nextPage(resp *http.Response) int {
-	for _, l := range semhttp.ParseLinks(resp.Header) {
-		if l.HasRel("next") {
-			var p int
-			if q, err := url.ParseQuery(l.URL.RawQuery); err == nil {
-				fmt.Sscan(q.Get("page"), &p)
-			}
-			return p
-		}
+func nextPage(out semhttp.Outcome) int {
+	next := out.Link("next")
+	if next == nil {
+		return 0
 	}
-	return 0
+	var p int
+	fmt.Sscan(next.Query().Get("page"), &p)
+	return p
 }

@@ -55,7 +55,7 @@ func TestGeneratedClientThroughSemhttp(t *testing.T) {
 // readmeSDK is the README's "Under a generated client" snippet, word for
 // word (the root package's TestREADMESnippets checks that).
 func readmeSDK(ctx context.Context, server string) error {
-	doer := semhttp.New(semhttp.WithUserAgent("widgets-sdk/1.0"))
+	doer := semhttp.New(semhttp.WithHeader("User-Agent", "widgets-sdk/1.0"))
 	client, err := api.NewClientWithResponses(server, api.WithHTTPClient(doer))
 	if err != nil {
 		return err
@@ -64,7 +64,7 @@ func readmeSDK(ctx context.Context, server string) error {
 	// The typed outcome of the same call, for SDKs that offer both:
 	var out semhttp.Outcome
 	resp, err := client.CreateWidgetWithResponse(
-		semhttp.WithRequestOptions(ctx, semhttp.CaptureOutcome(&out)), api.NewWidget{Name: "x"})
+		semhttp.WithRequestOptions(ctx, semhttp.RequestOptions{Outcome: &out}), api.NewWidget{Name: "x"})
 	if err != nil {
 		return err
 	}

@@ -707,7 +707,7 @@ func (r *semPollerRunner) PollJob(base string) error {
 		out.Close()
 		return fmt.Errorf("got %T, want *Accepted", out)
 	}
-	final, err := acc.Wait(context.Background())
+	final, err := acc.Wait(context.Background(), nil)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,304 @@
+package semhttp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/semhttp/semhttp/internal/httpsyntax"
+)
+
+// accepted.go owns the 202's outcome: finding its status monitor in the
+// headers or the body, checking it, and Wait.
+//
+// Security choices, stated once for every async file:
+//   - A monitor (or final-resource link) must be an absolute http or https
+//     URL without userinfo or control characters, and may not downgrade an
+//     https request to http. Anything else is refused ([ErrBadMonitor]).
+//   - A monitor on another origin than the request is allowed (status
+//     services often live on another host), but none of the original
+//     request's headers travel there: Authorization, Cookie, API-key
+//     headers and the rest are copied only to the request's own origin
+//     (scheme, host and port). The same rule applies to PollOptions.Header,
+//     and to the final-resource GET.
+//   - Resume tokens hold URLs (whose query may carry a signature) but never
+//     headers: a process that resumes a poller supplies its own credentials.
+
+// ErrNoMonitor reports a 202 that named no monitor: no Operation-Location,
+// Azure-AsyncOperation, Location or Content-Location header and no link in
+// its body. Such a job cannot be polled.
+var ErrNoMonitor = errors.New("semhttp: 202 Accepted names no status monitor")
+
+// ErrBadMonitor reports a monitor or final-resource URL that was refused:
+// not http or https, relative, with userinfo or control characters, or an
+// https → http downgrade.
+var ErrBadMonitor = errors.New("semhttp: refused monitor URL")
+
+// Monitor sources: where a 202's monitor URL was found. They are the values
+// of [Accepted.MonitorFrom].
+const (
+	fromOperationLocation   = "Operation-Location"
+	fromAzureAsyncOperation = "Azure-AsyncOperation"
+	fromLocation            = "Location"
+	fromContentLocation     = "Content-Location"
+	fromBody                = "body"
+)
+
+// monitorHeaders is the order in which a 202's headers are searched: the
+// name (a MonitorFrom value) and its canonical form, the key of
+// http.Header.
+var monitorHeaders = [...]struct{ name, key string }{
+	{fromOperationLocation, "Operation-Location"},
+	{fromAzureAsyncOperation, "Azure-Asyncoperation"},
+	{fromLocation, "Location"},
+	{fromContentLocation, "Content-Location"},
+}
+
+// maxStatusBody is how many bytes of a monitor answer (or a 202 body) are
+// read to interpret it (1 MiB). A longer body is not parsed as a status
+// document; when it is the result, it is handed on whole, streaming.
+const maxStatusBody = 1 << 20
+
+func newAccepted(b base, polling bool) *Accepted {
+	a := &Accepted{base: b, RetryAfter: retryAfterOf(b.resp)}
+	// Classifying must not block on a body that may never end: read it
+	// now only when its length is known and small (and not for a poll,
+	// whose body the poller reads as a status document).
+	n := b.resp.ContentLength
+	peek := n >= 0 && n <= maxStatusBody && !polling
+	a.Monitor, a.MonitorFrom, a.MonitorErr = findMonitor(b.resp, peek)
+	a.bodyLater = !peek && a.Monitor == nil && errors.Is(a.MonitorErr, ErrNoMonitor) &&
+		!errors.Is(a.MonitorErr, ErrBadMonitor) && isJSONType(httpsyntax.HeaderValue(b.resp.Header, "Content-Type"))
+	return a
+}
+
+// settle makes an *Accepted classified for a poll (body unread) what Send
+// returns: a JSON body of known, small length is searched for the monitor.
+func (a *Accepted) settle() {
+	if n := a.resp.ContentLength; n >= 0 && n <= maxStatusBody {
+		a.resolveMonitor()
+	}
+}
+
+// resolveMonitor looks for a monitor in a body that newAccepted left
+// unread.
+func (a *Accepted) resolveMonitor() {
+	if a.bodyLater {
+		a.bodyLater = false
+		a.Monitor, a.MonitorFrom, a.MonitorErr = findMonitor(a.resp, true)
+	}
+}
+
+// Wait closes the 202's body, polls the job until it ends, and returns the
+// final outcome: the result (whose body the caller must close), or a
+// *JobError (a failure kind, so out.Err() is non-nil). The error is for
+// polling that could not finish: no monitor ([ErrNoMonitor]), the budget
+// ([ErrPollBudget]), the context, or a fatal poll error.
+//
+// A 202 that [Client.Send] returned is polled through that Client; one
+// that [Classify] built, through a Client with the defaults and no
+// connection reuse, so that nothing of it outlives the job.
+func (a *Accepted) Wait(ctx context.Context, opts *PollOptions) (Outcome, error) {
+	a.resolveMonitor()
+	discard(a)
+	c := a.client
+	if c == nil {
+		t := defaultTransport()
+		t.DisableKeepAlives = true
+		c = New(WithTransport(t))
+	}
+	p, err := c.NewPoller(a, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.Wait(ctx)
+}
+
+// findMonitor looks for the monitor in the headers, in order, then (when
+// peek) in a JSON body. A body it reads is put back whole.
+func findMonitor(resp *http.Response, peek bool) (*url.URL, string, error) {
+	reqURL := requestURL(resp)
+	var firstErr error
+	for _, mh := range monitorHeaders {
+		h := mh.name
+		vals := resp.Header[mh.key]
+		if len(vals) == 0 {
+			continue
+		}
+		var u *url.URL
+		var err error
+		if len(vals) > 1 {
+			err = fmt.Errorf("%w: %d %s headers", ErrBadMonitor, len(vals), h)
+		} else if u, err = parseReference(reqURL, vals[0]); err == nil {
+			err = checkMonitorURL(u, reqURL)
+		} else {
+			err = fmt.Errorf("%w: %s: %w", ErrBadMonitor, h, err)
+		}
+		if err == nil {
+			return u, h, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if peek && isJSONType(httpsyntax.HeaderValue(resp.Header, "Content-Type")) {
+		if body, ok := peekBody(resp); ok {
+			if u, err := monitorLink(body, reqURL); u != nil || err != nil {
+				if err == nil {
+					err = checkMonitorURL(u, reqURL)
+				}
+				if err == nil {
+					return u, fromBody, nil
+				}
+				if firstErr == nil {
+					firstErr = err
+				}
+			}
+		}
+	}
+	if firstErr != nil {
+		return nil, "", firstErr
+	}
+	return nil, "", ErrNoMonitor
+}
+
+// bodyLinkRank ranks the members of a 202 body that may hold the monitor,
+// by their normalized names (lower case, no '_' or '-'): the most specific
+// first.
+var bodyLinkRank = func() map[string]int {
+	names := []string{
+		"operationlocation", "statusquerygeturi", "statusurl", "statusuri", "statuslink",
+		"statushref", "monitorurl", "monitoruri", "monitor", "pollurl", "pollinguri",
+		"pollingurl", "href", "link", "self", "location", "url",
+	}
+	m := make(map[string]int, len(names))
+	for i, n := range names {
+		m[n] = i
+	}
+	return m
+}()
+
+// monitorLink finds a status monitor link in a JSON body: a string member
+// named like statusUrl, operationLocation, statusQueryGetUri, monitor, href,
+// link or location, at the top level or under data, links, _links or
+// data.links (HAL's {"href": ...} objects included). The link is resolved
+// against base. It returns nil, nil when there is none, and an error for a
+// link that is present but unusable.
+func monitorLink(body []byte, base *url.URL) (*url.URL, error) {
+	doc := parseObject(body)
+	if doc == nil {
+		return nil, nil
+	}
+	data := doc.object("data")
+	for _, o := range [...]jsonObject{doc, doc.object("links"), doc.object("_links"), data, data.object("links")} {
+		// The best-ranked member that holds a link: one pass over the
+		// object's (few) members rather than a lookup per known name.
+		best, bestRank, bestLink := "", len(bodyLinkRank), ""
+		for name, raw := range o {
+			rank, known := bodyLinkRank[name]
+			if !known || rank >= bestRank {
+				continue
+			}
+			if s, ok := linkString(raw); ok {
+				best, bestRank, bestLink = name, rank, s
+			}
+		}
+		if best == "" {
+			continue
+		}
+		u, err := parseReference(base, bestLink)
+		if err != nil {
+			return nil, fmt.Errorf("%w: body member %q: %w", ErrBadMonitor, best, err)
+		}
+		return u, nil
+	}
+	return nil, nil
+}
+
+// linkString accepts "url" or {"href": "url"} (HAL, JSON:API link objects).
+func linkString(raw json.RawMessage) (string, bool) {
+	if s, ok := jsonString(raw); ok {
+		return s, s != ""
+	}
+	if o := parseObject(raw); o != nil {
+		if s, ok := jsonString(o["href"]); ok {
+			return s, s != ""
+		}
+	}
+	return "", false
+}
+
+// checkMonitorURL refuses URLs the poller must not follow.
+func checkMonitorURL(u, from *url.URL) error {
+	switch {
+	case u == nil:
+		return fmt.Errorf("%w: empty", ErrBadMonitor)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%w: scheme %q", ErrBadMonitor, u.Scheme)
+	case u.Host == "":
+		return fmt.Errorf("%w: no host", ErrBadMonitor)
+	case u.User != nil:
+		return fmt.Errorf("%w: userinfo in %s", ErrBadMonitor, httpsyntax.Redact(u))
+	case from != nil && from.Scheme == "https" && u.Scheme == "http":
+		return fmt.Errorf("%w: https to http downgrade to %s", ErrBadMonitor, httpsyntax.Redact(u))
+	}
+	s := u.String()
+	if len(s) > 8<<10 {
+		return fmt.Errorf("%w: %d bytes long", ErrBadMonitor, len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w: control character", ErrBadMonitor)
+		}
+	}
+	return nil
+}
+
+// peekBody reads up to maxStatusBody+1 bytes of resp.Body and puts every
+// byte back, so the body stays whole for whoever reads it next. ok is
+// false when the body is longer than maxStatusBody (or empty or unreadable).
+func peekBody(resp *http.Response) ([]byte, bool) {
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return nil, false
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxStatusBody+1))
+	resp.Body = &replayBody{data: data, rest: resp.Body}
+	return data, err == nil && len(data) > 0 && len(data) <= maxStatusBody
+}
+
+// replayBody serves peeked bytes then the rest of the original body.
+type replayBody struct {
+	data []byte
+	rest io.ReadCloser
+}
+
+func (r *replayBody) Read(p []byte) (int, error) {
+	if len(r.data) > 0 {
+		n := copy(p, r.data)
+		r.data = r.data[n:]
+		return n, nil
+	}
+	return r.rest.Read(p)
+}
+
+func (r *replayBody) Close() error { return r.rest.Close() }
+
+// mayBeStatusDocument reports whether a monitor answer's body is worth
+// reading as a status document: JSON, untyped, or text/plain (which
+// servers that forget the Content-Type get from Go's sniffing).
+func mayBeStatusDocument(ct string) bool {
+	if ct == "" || isJSONType(ct) {
+		return true
+	}
+	return httpsyntax.MediaType(ct) == "text/plain"
+}
+
+func isJSONType(ct string) bool {
+	mt := httpsyntax.MediaType(ct)
+	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
+}

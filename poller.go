@@ -1,0 +1,604 @@
+package semhttp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/semhttp/semhttp/internal/httpsyntax"
+)
+
+// poller.go owns polling: the Poller, its options and budget, its
+// schedule (Retry-After, else backoff/v4), and what each answer makes it
+// do. Monitor answers are read by interpret.go; tokens are in resume.go.
+
+// ErrPollBudget reports that a Poller used up its budget (see
+// PollOptions.MaxPolls and MaxTime) before the job ended.
+var ErrPollBudget = errors.New("semhttp: poll budget exhausted")
+
+// ErrNotDone is returned by [Poller.Result] while the job is still
+// running.
+var ErrNotDone = errors.New("semhttp: the job is still running")
+
+// ErrJobEnded is returned by [Poller.ResumeToken] once the job has ended:
+// there is nothing left to resume.
+var ErrJobEnded = errors.New("semhttp: the job has ended")
+
+// ErrMonitorAnswer reports a monitor answer the status interpreter did not
+// understand, such as a 400 or 401 or an unfollowed 307. It is fatal to
+// the poll; the job itself may still be running.
+var ErrMonitorAnswer = errors.New("semhttp: unexpected answer from the status monitor")
+
+// Progress is what one poll learned. The progress callback (see
+// PollOptions.Progress) sees one per poll.
+type Progress struct {
+	// State is where the job stands after this poll.
+	State JobState
+	// Status is the status as the server spelled it, empty when none.
+	Status string
+	// Percent is the progress in percent (0–100), or -1 when unknown.
+	Percent float64
+	// StatusCode is the monitor's answer (0 after a transport error).
+	StatusCode int
+	// Poll counts the polls of this job, from 1, across resumed pollers.
+	Poll int
+	// RetryAfter is the server's hint for the next poll; zero when absent.
+	RetryAfter time.Duration
+	// Err is a transient failure of this poll (a 5xx or a transport error
+	// after the client's retries); polling goes on.
+	Err error
+}
+
+// PollOptions configure a [Poller]: [Accepted.Wait], [Client.NewPoller],
+// [Client.ResumePoller]. A zero field means the default its comment gives
+// (negative means "no limit" where one is given); nil means every default.
+type PollOptions struct {
+	// Interval is the first wait between polls when the monitor sends no
+	// Retry-After; a backoff/v4 exponential schedule grows it 1.5× per poll
+	// with ±20% jitter. A Retry-After on an answer always wins, exactly.
+	// Zero means 1s.
+	Interval time.Duration
+	// MaxInterval caps the wait between polls. Zero means 30s.
+	MaxInterval time.Duration
+	// MaxPolls bounds the polls of the Poller. Zero, the default, means no
+	// bound (MaxTime still ends polling).
+	MaxPolls int
+	// MaxTime bounds the time from the Poller's creation: a poll, or a
+	// wait, that would exceed it fails at once with an error wrapping
+	// [ErrPollBudget]. Zero means 1h; negative means no limit. A Poller
+	// resumed from a token starts a fresh budget.
+	MaxTime time.Duration
+	// Interpret reads each monitor answer. Nil means
+	// [DefaultStatusInterpreter].
+	Interpret StatusInterpreter
+	// Progress, when set, is called after every poll, from the goroutine
+	// that polls. It must not call the Poller's Poll or Wait (it may call
+	// ResumeToken).
+	Progress func(Progress)
+	// Header is added to every poll and to the final-resource GET (the
+	// Authorization a resumed poller needs, say). Like the original
+	// request's headers, it is sent only to the origin of the request that
+	// got the 202.
+	Header http.Header
+}
+
+// pollConfig is PollOptions with the defaults filled in.
+type pollConfig struct {
+	initial, max time.Duration
+	maxPolls     int
+	maxTime      time.Duration
+	interpret    StatusInterpreter
+	progress     func(Progress)
+	header       http.Header
+}
+
+// Poll defaults: see PollOptions.
+const (
+	defaultPollInterval    = time.Second
+	defaultMaxPollInterval = 30 * time.Second
+	defaultPollBudget      = time.Hour
+)
+
+func resolvePollConfig(o *PollOptions) pollConfig {
+	var c pollConfig
+	if o != nil {
+		c = pollConfig{initial: o.Interval, max: o.MaxInterval, maxPolls: o.MaxPolls, maxTime: o.MaxTime,
+			interpret: o.Interpret, progress: o.Progress, header: o.Header.Clone()}
+	}
+	if c.initial <= 0 {
+		c.initial = defaultPollInterval
+	}
+	if c.max <= 0 {
+		c.max = defaultMaxPollInterval
+	}
+	if c.max < c.initial {
+		c.max = c.initial
+	}
+	if c.maxTime == 0 {
+		c.maxTime = defaultPollBudget
+	}
+	if c.interpret == nil {
+		c.interpret = DefaultStatusInterpreter
+	}
+	return c
+}
+
+// errZeroPoller is the error of a Poller that no constructor built.
+var errZeroPoller = errors.New("semhttp: a Poller must come from Client.NewPoller or Client.ResumePoller")
+
+// Poller polls one asynchronous job. Most callers want [Poller.Wait];
+// [Poller.Poll] is one step, for callers that schedule polls themselves.
+// Build one with [Client.NewPoller] or [Client.ResumePoller] (the zero
+// Poller's methods return an error). A Poller is safe for concurrent use;
+// polls are serialized.
+type Poller struct {
+	c       *Client
+	cfg     pollConfig
+	header  http.Header // the original request's forwardable headers
+	origin  *url.URL
+	monitor *url.URL
+	loc     *url.URL
+	started time.Time
+	// monitorSame: the monitor is on the origin of the job's request (so
+	// polls carry its headers).
+	monitorSame bool
+
+	step sync.Mutex // serializes Poll
+
+	mu    sync.Mutex // guards the rest
+	st    pollState
+	final *url.URL
+	polls int // this Poller's polls (budget)
+	// The schedule: the last answer came at lastAt, with the Retry-After
+	// hint (when hasHint); due, once drawn, is when the next poll is due.
+	// An interrupted wait keeps due, so waiting again does not poll early.
+	lastAt  time.Time
+	hint    time.Duration
+	hasHint bool
+	due     time.Time
+	dueSet  bool
+	gen     int // counts completed polls
+	bo      *backoff.ExponentialBackOff
+	last    Progress
+	done    bool
+	result  Outcome
+}
+
+// NewPoller returns a Poller for the job a 202 started, polled through c:
+// for a caller that polls step by step ([Poller.Poll]) or hands the job to
+// another process ([Poller.ResumeToken]); [Accepted.Wait] is the short way.
+// It fails with an error wrapping [ErrNoMonitor] or [ErrBadMonitor] when
+// the 202 named nothing to poll. The 202's body stays the caller's to
+// close (Wait closes it).
+func (c *Client) NewPoller(a *Accepted, opts *PollOptions) (*Poller, error) {
+	c.init()
+	if a == nil {
+		return nil, ErrNoMonitor
+	}
+	a.resolveMonitor()
+	if a.Monitor == nil {
+		err := a.MonitorErr
+		if err == nil {
+			err = ErrNoMonitor
+		}
+		return nil, err
+	}
+	reqURL := requestURL(a.resp)
+	if err := checkMonitorURL(a.Monitor, reqURL); err != nil {
+		return nil, err
+	}
+	p := &Poller{c: c, cfg: resolvePollConfig(opts), monitor: a.Monitor, started: time.Now()}
+	p.st = pollState{Monitor: a.Monitor.String(), From: a.MonitorFrom}
+	if reqURL != nil {
+		p.origin = httpsyntax.Origin(reqURL)
+		p.st.Origin = p.origin.String()
+	}
+	p.monitorSame = httpsyntax.SameOrigin(p.monitor, p.origin)
+	if a.resp != nil && a.resp.Request != nil {
+		p.header = forwardable(a.resp.Request.Header)
+	}
+	if a.resp != nil && (a.MonitorFrom == fromOperationLocation || a.MonitorFrom == fromAzureAsyncOperation) {
+		if loc, err := responseLocation(a.resp); err == nil && loc != nil && checkMonitorURL(loc, reqURL) == nil {
+			p.loc = loc
+			p.st.Location = loc.String()
+		}
+	}
+	p.lastAt = p.started
+	p.hint, p.hasHint = retryAfter(a.resp)
+	return p, nil
+}
+
+// forwardable copies the request headers a poll may reuse: everything but
+// headers about the request's body, preconditions, preferences and keys.
+func forwardable(h http.Header) http.Header {
+	out := make(http.Header)
+	for k, v := range h {
+		ck := http.CanonicalHeaderKey(k)
+		if strings.HasPrefix(ck, "Content-") || strings.HasPrefix(ck, "If-") {
+			continue
+		}
+		switch ck {
+		case "Idempotency-Key", "Prefer", "Range", "Expect", "Transfer-Encoding", "Trailer",
+			"Connection", "Upgrade", "Te", "Host", "Digest", "Repr-Digest", "Keep-Alive":
+			continue
+		}
+		out[ck] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// Done reports whether the job has ended (successfully or not).
+func (p *Poller) Done() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
+// Result returns the final outcome once [Poller.Done] is true (see
+// [Poller.Wait] for what it can be), else an error wrapping [ErrNotDone].
+// The result's body is the caller's to read and close, once.
+func (p *Poller) Result() (Outcome, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.done {
+		return nil, ErrNotDone
+	}
+	return p.result, nil
+}
+
+// Wait polls until the job ends and returns [Poller.Result]. Before each
+// poll it waits for the last answer's Retry-After (the 202's, for the first
+// poll) exactly, else for the next backoff interval (see
+// PollOptions.Interval). The context ends a wait at once; a wait that would
+// end past the context's deadline, or past the poll budget, fails at once
+// (errors matching context.DeadlineExceeded or [ErrPollBudget]). After such
+// an error the Poller can still give a [Poller.ResumeToken].
+func (p *Poller) Wait(ctx context.Context) (Outcome, error) {
+	if p.c == nil {
+		return nil, errZeroPoller
+	}
+	for {
+		if p.Done() {
+			return p.Result()
+		}
+		d := p.nextWait()
+		if err := p.budget(d); err != nil {
+			return nil, err
+		}
+		gen := p.generation()
+		if err := sleep(ctx, d); err != nil {
+			return nil, fmt.Errorf("semhttp: waiting for the next poll: %w", err)
+		}
+		p.step.Lock()
+		if p.generation() != gen {
+			// Another goroutine polled while this one slept: the schedule
+			// moved, so wait again rather than poll early.
+			p.step.Unlock()
+			continue
+		}
+		_, err := p.pollLocked(ctx)
+		p.step.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (p *Poller) generation() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gen
+}
+
+// nextWait is how long until the next poll is due: the last answer's
+// Retry-After, else the next backoff step, counted from the last answer.
+func (p *Poller) nextWait() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.dueSet {
+		d := p.hint
+		if !p.hasHint {
+			d = p.nextBackOff()
+		}
+		p.due, p.dueSet = p.lastAt.Add(d), true
+	}
+	return max(0, time.Until(p.due))
+}
+
+func (p *Poller) nextBackOff() time.Duration {
+	if p.bo == nil {
+		p.bo = backoff.NewExponentialBackOff(
+			backoff.WithInitialInterval(p.cfg.initial),
+			backoff.WithMaxInterval(p.cfg.max),
+			backoff.WithMultiplier(1.5),
+			backoff.WithRandomizationFactor(0.2),
+			backoff.WithMaxElapsedTime(0), // the poll budget ends polling, not backoff
+		)
+	}
+	return p.bo.NextBackOff()
+}
+
+// budget fails when a poll after waiting d would exceed the budget.
+func (p *Poller) budget(d time.Duration) error {
+	p.mu.Lock()
+	polls := p.polls
+	p.mu.Unlock()
+	if p.cfg.maxPolls > 0 && polls >= p.cfg.maxPolls {
+		return fmt.Errorf("%w: %d polls made, the job is still running", ErrPollBudget, polls)
+	}
+	if p.cfg.maxTime > 0 {
+		if el := time.Since(p.started) + d; el > p.cfg.maxTime {
+			return fmt.Errorf("%w: the next poll would be %v after the start, past %v",
+				ErrPollBudget, el.Round(time.Millisecond), p.cfg.maxTime)
+		}
+	}
+	return nil
+}
+
+// Poll makes one poll now (no waiting) and reports what it learned. When
+// the job has succeeded and the result is elsewhere, the same call fetches
+// it. Once the job has ended, Poll returns the last Progress without
+// sending anything. Transient failures (5xx, 429, transport errors after the
+// client's retries) are not errors: they are reported in Progress.Err and
+// the next poll tries again. The error is for what polling cannot get past:
+// the context, the budget, an answer the interpreter refused, a refused
+// link.
+func (p *Poller) Poll(ctx context.Context) (Progress, error) {
+	if p.c == nil {
+		return Progress{Percent: -1}, errZeroPoller
+	}
+	p.step.Lock()
+	defer p.step.Unlock()
+	return p.pollLocked(ctx)
+}
+
+// pollLocked is Poll with p.step held.
+func (p *Poller) pollLocked(ctx context.Context) (Progress, error) {
+	p.mu.Lock()
+	if p.done {
+		pr := p.last
+		p.mu.Unlock()
+		return pr, nil
+	}
+	final := p.final
+	p.mu.Unlock()
+	if err := p.budget(0); err != nil {
+		return Progress{State: StateRunning, Percent: -1}, err
+	}
+	p.mu.Lock()
+	p.polls++
+	p.st.Polls++
+	pr := step{Progress: Progress{State: StateRunning, Percent: -1, Poll: p.st.Polls}}
+	p.mu.Unlock()
+
+	var err error
+	if final != nil {
+		pr.State = StateSucceeded
+		pr, err = p.fetchFinal(ctx, final, pr)
+	} else {
+		pr, err = p.pollMonitor(ctx, pr)
+	}
+	if err != nil {
+		return pr.Progress, err
+	}
+	p.mu.Lock()
+	p.gen++
+	p.last = pr.Progress
+	p.lastAt = time.Now()
+	p.hint, p.hasHint = pr.RetryAfter, pr.hint
+	p.dueSet = false
+	p.mu.Unlock()
+	if p.cfg.progress != nil {
+		p.cfg.progress(pr.Progress)
+	}
+	return pr.Progress, nil
+}
+
+// step is a Progress with whether the answer carried a Retry-After (which
+// may be zero).
+type step struct {
+	Progress
+	hint bool
+}
+
+// noSeeOther follows every redirect but a 303: a monitor's 303 See Other
+// marks the job done, and the poller fetches the result itself so that it
+// knows (and can resume) which phase a failure happened in.
+func noSeeOther(_ context.Context, hop Hop, _ []Hop) bool {
+	return hop.StatusCode != http.StatusSeeOther
+}
+
+func (p *Poller) get(ctx context.Context, target *url.URL) (Outcome, error) {
+	// Polls bypass the cache (a 304 would hide a finished job's status
+	// from a second poller) and never record into the caller's
+	// RequestOptions.Outcome; on another origin no header of the job's
+	// request, the call or the client's credentials goes.
+	same := p.monitorSame
+	if target != p.monitor {
+		same = httpsyntax.SameOrigin(target, p.origin)
+	}
+	fu := &followUp{foreign: !same, polling: true, noCache: true, monitor: target == p.monitor}
+	// The URL was parsed and checked once (checkMonitorURL): the request
+	// gets a copy of it rather than a round trip through its string.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadMonitor, err)
+	}
+	u := *target
+	u.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest does: "h:" is "h"
+	req.URL, req.Host = &u, u.Host
+	if same {
+		for k, v := range p.header {
+			req.Header[k] = append([]string(nil), v...)
+		}
+		for k, v := range p.cfg.header {
+			req.Header[k] = append([]string(nil), v...)
+		}
+	}
+	return p.c.send(req, fu)
+}
+
+// transient reports whether a poll failure should just be polled again.
+func transient(out Outcome, err error) bool {
+	if err != nil {
+		return retryableTransportError(err)
+	}
+	switch code := out.StatusCode(); {
+	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code == http.StatusTooEarly:
+		return true
+	case code >= 500 && code != http.StatusNotImplemented, code < 100, code > 599:
+		return true
+	}
+	return false
+}
+
+// hopped303 reports whether the client followed a 303 to get out: then out
+// is the job's result, whatever its body says.
+func hopped303(out Outcome) bool {
+	for _, h := range out.Info().Hops {
+		if h.StatusCode == http.StatusSeeOther {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Poller) pollMonitor(ctx context.Context, pr step) (step, error) {
+	out, err := p.get(ctx, p.monitor)
+	if err != nil || transient(out, nil) {
+		return p.transientStep(ctx, pr, out, err)
+	}
+	resp := out.Response()
+	pr.StatusCode = out.StatusCode()
+	pr.RetryAfter, pr.hint = retryAfter(resp)
+	if hopped303(out) {
+		pr.State, pr.Percent = StateSucceeded, 100
+		p.finish(out, pr.Progress)
+		return pr, nil
+	}
+	answered := p.monitor
+	if u := requestURL(resp); u != nil {
+		answered = u // where the client's redirects led
+	}
+	in := PollResponse{
+		StatusCode: pr.StatusCode, Header: resp.Header, URL: answered,
+		MonitorFrom: p.st.From, Location: p.loc,
+	}
+	if mayBeStatusDocument(httpsyntax.HeaderValue(resp.Header, "Content-Type")) {
+		if body, ok := peekBody(resp); ok {
+			in.Body = body
+		}
+	}
+	dec, derr := p.cfg.interpret(in)
+	if derr != nil {
+		discard(out)
+		if e := out.Err(); e != nil {
+			derr = fmt.Errorf("%w (%w)", derr, e)
+		}
+		return pr, fmt.Errorf("semhttp: polling %s: %w", httpsyntax.Redact(p.monitor), derr)
+	}
+	pr.State, pr.Status, pr.Percent = dec.State, dec.Status, dec.Percent
+	if pr.Percent < 0 || pr.Percent > 100 || math.IsNaN(pr.Percent) {
+		pr.Percent = -1
+	}
+	switch dec.State {
+	case StateRunning:
+		discard(out)
+		return pr, nil
+	case StateSucceeded:
+		if dec.Final != nil {
+			discard(out)
+			if err := checkMonitorURL(dec.Final, answered); err != nil {
+				return pr, err
+			}
+			p.mu.Lock()
+			p.final = dec.Final
+			p.st.Final = dec.Final.String()
+			p.mu.Unlock()
+			return p.fetchFinal(ctx, dec.Final, pr)
+		}
+		if dec.Result != nil {
+			out.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(dec.Result))
+			resp.ContentLength = int64(len(dec.Result))
+			resp.Header = resp.Header.Clone()
+			resp.Header.Set("Content-Type", "application/json")
+			resp.Header.Del("Content-Length")
+			resp.Header.Del("Content-Encoding")
+		}
+		p.finish(out, pr.Progress)
+		return pr, nil
+	case StateFailed, StateCanceled, StateGone:
+		jf := &JobError{State: dec.State, Status: dec.Status, Monitor: p.monitor}
+		if dec.State == StateGone {
+			jf.cause = out.Err()
+		}
+		body := in.Body
+		if f, ok := out.(interface{ Body() []byte }); ok && body == nil {
+			body = f.Body()
+		}
+		out.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		jf.failure = failure{base: base{resp: resp, info: out.Info()}, self: jf, body: body, problem: dec.Problem}
+		p.finish(jf, pr.Progress)
+		return pr, nil
+	}
+	out.Close()
+	return pr, fmt.Errorf("semhttp: polling %s: %w: interpreter returned %v", httpsyntax.Redact(p.monitor), ErrMonitorAnswer, dec.State)
+}
+
+// fetchFinal GETs the result. A transient failure leaves the Poller in its
+// final phase; the next Poll tries again.
+func (p *Poller) fetchFinal(ctx context.Context, final *url.URL, pr step) (step, error) {
+	out, err := p.get(ctx, final)
+	if err != nil || transient(out, nil) {
+		return p.transientStep(ctx, pr, out, err)
+	}
+	pr.State, pr.Percent = StateSucceeded, 100
+	p.finish(out, pr.Progress)
+	return pr, nil
+}
+
+func (p *Poller) transientStep(ctx context.Context, pr step, out Outcome, err error) (step, error) {
+	if err != nil {
+		if ctx.Err() != nil || !transient(nil, err) {
+			return pr, fmt.Errorf("semhttp: polling: %w", err)
+		}
+		pr.Err = err
+		return pr, nil
+	}
+	discard(out)
+	pr.StatusCode = out.StatusCode()
+	pr.RetryAfter, pr.hint = retryAfter(out.Response())
+	pr.Err = out.Err()
+	return pr, nil
+}
+
+// discard drains an intermediate answer's body (drainClose), so that its
+// connection can be reused, and closes the outcome.
+func discard(out Outcome) {
+	if resp := out.Response(); resp != nil && resp.Body != nil {
+		drainClose(resp.Body)
+	}
+	out.Close()
+}
+
+func (p *Poller) finish(out Outcome, pr Progress) {
+	if a, ok := out.(*Accepted); ok {
+		// The result is itself a 202, now the caller's: classified as a
+		// poll, its body was left unread; look in it as Send would.
+		a.settle()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done, p.result, p.last = true, out, pr
+}
