@@ -62,6 +62,7 @@ type retrier struct {
 
 // retrierCall is a retrier's state for the attempts of one hop.
 type retrierCall struct {
+	c       *Client
 	rreq    retryablehttp.Request
 	log     *slog.Logger
 	hdr     http.Header // with a cookie jar: the header before net/http added cookies
@@ -81,7 +82,10 @@ type retrierCall struct {
 func (c *Client) attempts(req *http.Request, body *bodySource, x *exchange) (*http.Response, error) {
 	r := c.getRetrier()
 	defer c.putRetrier(r)
-	r.p, r.x, r.req, r.body, r.log = x.retryPolicy(c), x, req, body, c.logger
+	r.c, r.p, r.x, r.req, r.body, r.log = c, x.retryPolicy(c), x, req, body, c.logger
+	if err := c.waitGate(req, x); err != nil {
+		return nil, err // held off: nothing was sent
+	}
 	if !Idempotent(req) && req.GetBody == nil && req.Body != nil && req.Body != http.NoBody {
 		// To know whether a failed non-idempotent request reached the wire.
 		// Without a body, or with GetBody, net/http itself resends a request
@@ -147,10 +151,19 @@ func (c *Client) putRetrier(r *retrier) {
 func (r *retrier) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	restoreLocation(resp) // first look at resp after the inner http.Client
 	r.attempt++
+	if resp != nil {
+		r.c.noteHoldOff(r.req, resp)
+	}
 	if err != nil && !errors.Is(err, ErrNotSent) && r.notSent(err) {
 		err = &notSentError{err}
 	}
-	if !r.p.decide(ctx, r.req, resp, err) || r.attempt >= r.p.MaxAttempts {
+	if !r.p.decide(ctx, r.req, resp, err) {
+		if err == nil {
+			r.c.budget.earn() // an answer that needs no retry: the origin works
+		}
+		return false, nil
+	}
+	if r.attempt >= r.p.MaxAttempts {
 		return false, nil
 	}
 	if r.body.touched() && !r.body.replayable() {
@@ -158,6 +171,16 @@ func (r *retrier) check(ctx context.Context, resp *http.Response, err error) (bo
 	}
 	wait, ok := r.nextWait(ctx, resp)
 	if !ok {
+		return false, nil
+	}
+	if r.p.BudgetRatio > 0 && !r.c.budget.spend() {
+		r.x.retryRefused = true
+		if r.log != nil {
+			r.logAttempt("semhttp: retry refused by the retry budget", resp, err)
+		}
+		if r.p.OnRetry != nil {
+			r.p.OnRetry(RetryEvent{Request: r.req, Attempt: r.attempt, Response: resp, Err: err, Refused: true})
+		}
 		return false, nil
 	}
 	r.wait = wait
@@ -182,22 +205,23 @@ func (r *retrier) notSent(err error) bool {
 	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
-// nextWait is Retry-After when the response has one (refused above the
-// cap), else the next backoff interval; false means stop.
+// nextWait is the next backoff interval, or the response's Retry-After
+// when that is longer (refused above the cap): Retry-After is a minimum,
+// so that "Retry-After: 0" or a date in the past does not make a burst of
+// tries. False means stop.
 func (r *retrier) nextWait(ctx context.Context, resp *http.Response) (time.Duration, bool) {
-	var wait time.Duration
+	if r.bo == nil {
+		r.bo = r.p.newBackOff()
+	}
+	wait := r.bo.NextBackOff()
+	if wait == backoff.Stop {
+		return 0, false
+	}
 	if ra, ok := retryAfter(resp); ok {
 		if ra > r.p.MaxRetryAfter {
 			return 0, false
 		}
-		wait = ra
-	} else {
-		if r.bo == nil {
-			r.bo = r.p.newBackOff()
-		}
-		if wait = r.bo.NextBackOff(); wait == backoff.Stop {
-			return 0, false
-		}
+		wait = max(wait, ra)
 	}
 	now := time.Now()
 	if now.Sub(r.start)+wait > r.p.MaxElapsed {

@@ -40,6 +40,8 @@ type Client struct {
 	configErr    error       // an invalid option (WithBaseURL, WithTLSConfig), reported by every call
 	headers      [][2]string // WithHeader defaults, canonical keys
 	cache        cacheConfig
+	budget       *retryBudget // shared by every request (RetryPolicy.BudgetRatio)
+	gate         gate         // origins that asked to be held off
 }
 
 // New returns a Client. With no options it uses its own http.Transport
@@ -102,6 +104,7 @@ func (c *Client) configure(cfg *config) {
 	}
 	c.logger = cfg.logger
 	c.retry = cfg.retry.resolved()
+	c.budget = newRetryBudget(&c.retry)
 	c.idemKeys = cfg.idemKeys
 	c.maxErrorBody = cfg.maxErrorBody
 	if c.maxErrorBody <= 0 {
@@ -275,10 +278,13 @@ type exchange struct {
 	cache        cacheCall
 	body         bodySource // the request body of the current chain (follow)
 	revalidated  bool       // the response is the stored one a 304 selected
+	throttled    time.Duration
+	retryRefused bool
 }
 
 func (x *exchange) info() Info {
-	return Info{Attempts: x.lastAttempts, TotalAttempts: x.attempts, Waited: x.waited, Hops: x.hops}
+	return Info{Attempts: x.lastAttempts, TotalAttempts: x.attempts, Waited: x.waited, Hops: x.hops,
+		Throttled: x.throttled, RetryRefused: x.retryRefused}
 }
 
 // errNilRequest is the cause of the *RequestError for a nil request or one

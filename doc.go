@@ -66,12 +66,18 @@
 //
 // # Retries
 //
-// Waits come from a backoff/v4 ExponentialBackOff built per call, or from
-// Retry-After up to a cap. Idempotent requests are retried on 5xx and on
-// transport errors; any request on 408, 425, 429 and 503, or when the
-// connection failed before anything was sent. See [RetryPolicy] and
-// [DefaultRetryDecider]. Request bodies are replayed through GetBody or by
-// seeking, never buffered ([NewJSONRequest] builds a replayable one).
+// Waits come from a backoff/v4 ExponentialBackOff built per call; a
+// Retry-After is a minimum, up to a cap. Idempotent requests are retried
+// on 5xx and on transport errors; any request on 408, 425, 429 and 503, or
+// when the connection failed before anything was sent. See [RetryPolicy]
+// and [DefaultRetryDecider]. Request bodies are replayed through GetBody or
+// by seeking, never buffered ([NewJSONRequest] builds a replayable one).
+//
+// Retries never make an outage worse: they spend from a budget that the
+// Client's successful responses refill (RetryPolicy.BudgetRatio), and an
+// origin that answered 429 or 503 with Retry-After, or whose rate limit
+// ran out (see [RateLimit]), gets no request from the Client until then:
+// calls wait, or end at once with [ErrThrottled].
 //
 // # Redirects
 //

@@ -163,9 +163,10 @@ func WithInsecureRedirects() Option {
 
 // WithRedirectMemory sets how many permanent redirects (308, and 301 for
 // GET and HEAD) the Client remembers, so that later requests to the old URL
-// go straight to the new one. Zero means 1024; negative
-// turns the memory off. A 301 or 308 carrying Cache-Control no-store or
-// no-cache is not remembered.
+// go straight to the new one. The memory holds at most n entries and n KiB
+// of URLs: long Locations crowd out the rest. Zero means 1024 (and 1 MiB);
+// negative turns the memory off. A 301 or 308 carrying Cache-Control
+// no-store or no-cache is not remembered.
 func WithRedirectMemory(n int) Option {
 	return func(c *config) { c.redirect.memSize = n }
 }

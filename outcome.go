@@ -47,6 +47,10 @@ type Outcome interface {
 	// APIStatus reports the response's Deprecation (RFC 9745) and Sunset
 	// (RFC 8594) signals, parsed on first use.
 	APIStatus() APIStatus
+	// RateLimit reports what the response said of the client's rate limit
+	// (RateLimit, RateLimit-Policy, X-RateLimit-*); ok is false when it
+	// said nothing.
+	RateLimit() (rl RateLimit, ok bool)
 	// Link returns the target of the response's first Link (RFC 8288)
 	// with the relation rel ("next", "last", "alternate", compared
 	// case-insensitively), resolved against the request URL; nil when there
@@ -74,6 +78,13 @@ type Info struct {
 	// FromCache is true when the outcome was answered from the client's
 	// cache (a 304 revalidation).
 	FromCache bool
+	// Throttled is the part of Waited spent waiting for an origin that had
+	// asked the Client to hold off (a 429 or 503 with Retry-After, or a
+	// rate limit with nothing remaining), before sending to it.
+	Throttled time.Duration
+	// RetryRefused is true when the Client's retry budget refused a retry
+	// of the final response: it would have been tried again.
+	RetryRefused bool
 }
 
 // Hop is one redirect that was followed: the status that caused it and the
@@ -140,6 +151,15 @@ func (b *base) APIStatus() APIStatus {
 }
 
 func (b *base) core() *base { return b }
+
+// RateLimit reports the response's rate-limit fields, resets measured from
+// now.
+func (b *base) RateLimit() (RateLimit, bool) {
+	if b.resp == nil {
+		return RateLimit{Limit: -1, Remaining: -1}, false
+	}
+	return parseRateLimit(b.resp.Header, time.Now())
+}
 
 // Link returns the target of the first Link with the relation rel,
 // resolved against the request URL, or nil.

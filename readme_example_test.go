@@ -130,6 +130,41 @@ func Example_readmeDecode() {
 	// no user: Not Found
 }
 
+func readmeUnderLoad(c *semhttp.Client, req *http.Request) error {
+	out, err := c.Send(req)
+	if errors.Is(err, semhttp.ErrThrottled) {
+		return err // the origin asked to hold off longer than this call can wait: nothing was sent
+	}
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if rl, ok := out.RateLimit(); ok && rl.Remaining >= 0 && rl.Remaining < 10 {
+		log.Printf("%d requests left until %v", rl.Remaining, rl.Reset)
+	}
+	return nil
+}
+
+// The README's load snippet: a 429 with Retry-After holds the origin off
+// for a call that cannot wait that long.
+func Example_readmeUnderLoad() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	c := semhttp.New()
+	defer c.CloseIdleConnections()
+	req, _ := http.NewRequest("GET", srv.URL+"/search", nil)
+	fmt.Println(readmeUnderLoad(c, req)) // 120 s is over MaxRetryAfter: the 429 is the outcome
+	req, _ = http.NewRequest("GET", srv.URL+"/search", nil)
+	err := readmeUnderLoad(c, req)
+	fmt.Println(errors.Is(err, semhttp.ErrThrottled))
+	// Output:
+	// <nil>
+	// true
+}
+
 func readmeRetry() *semhttp.Client {
 	c := semhttp.New(
 		semhttp.WithRetryPolicy(semhttp.RetryPolicy{

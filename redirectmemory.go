@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/semhttp/semhttp/internal/httpsyntax"
 	"github.com/semhttp/semhttp/internal/lru"
@@ -38,13 +39,21 @@ func memKey(u *url.URL, partition string) memoryKey {
 	return memoryKey{url: k, partition: partition}
 }
 
-// redirectMemory remembers permanent redirects, bounded, least recently
-// used forgotten first. It is safe for concurrent use.
+// redirectMemory remembers permanent redirects, bounded in entries and in
+// bytes, least recently used forgotten first. It is safe for concurrent
+// use.
 type redirectMemory struct {
 	size atomic.Int64 // entries, read without the lock on the no-redirect path
 	mu   sync.Mutex
-	lru  *lru.Cache[memoryKey, memEntry] // each entry costs 1
+	// Each entry costs its size in bytes, and at least memEntryFloor: with
+	// a bound of n·memEntryFloor, n entries fit, and no more bytes than
+	// that (a few long Locations crowd out the rest).
+	lru *lru.Cache[memoryKey, memEntry]
 }
+
+// memEntryFloor is the least an entry costs, the bytes allowed per entry
+// of WithRedirectMemory's count (1 KiB: 1 MiB for the default 1024).
+const memEntryFloor = 1 << 10
 
 // memEntry is a remembered redirect, filed under the old URL and
 // credentials.
@@ -55,7 +64,7 @@ type memEntry struct {
 }
 
 func newRedirectMemory(max int) *redirectMemory {
-	return &redirectMemory{lru: lru.New[memoryKey, memEntry](int64(max), nil)}
+	return &redirectMemory{lru: lru.New[memoryKey, memEntry](int64(max)*memEntryFloor, nil)}
 }
 
 func (m *redirectMemory) get(u *url.URL, partition string) (memEntry, bool) {
@@ -72,9 +81,14 @@ func (m *redirectMemory) put(from *url.URL, partition string, to *url.URL, code 
 		e.to.Fragment, e.to.RawFragment = "", ""
 	}
 	k := memKey(from, partition)
+	// What the entry holds: both URLs (kept as url.URL fields), the
+	// partition, the bookkeeping.
+	cost := int64(len(k.url.Path)+len(k.url.RawPath)+len(k.url.RawQuery)+len(k.url.Host)+len(k.url.Opaque)+
+		len(e.to.Path)+len(e.to.RawPath)+len(e.to.RawQuery)+len(e.to.Host)+len(e.to.Fragment)+len(e.to.Opaque)+
+		len(partition)) + 2*int64(unsafe.Sizeof(url.URL{})) + 64
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lru.Put(k, e, 1)
+	m.lru.Put(k, e, max(cost, memEntryFloor))
 	m.size.Store(int64(m.lru.Len()))
 }
 

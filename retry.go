@@ -26,8 +26,10 @@ import (
 // RetryPolicy says how many times, and how long apart, a request is tried.
 // The zero value of every field means its default, given in its comment.
 // Waits come from a backoff/v4 ExponentialBackOff built fresh for each call
-// (its state is not shared between requests), unless the server sent
-// Retry-After, which wins up to MaxRetryAfter.
+// (its state is not shared between requests); a server's Retry-After is a
+// minimum: the wait is the longer of it and the backoff's, up to
+// MaxRetryAfter. A budget shared by the whole Client keeps retries from
+// multiplying an outage (BudgetRatio, BudgetFloor).
 type RetryPolicy struct {
 	// MaxAttempts is the total number of tries, the first included.
 	// Zero means 4; 1 turns retries off.
@@ -47,13 +49,33 @@ type RetryPolicy struct {
 	MaxElapsed time.Duration
 	// MaxRetryAfter caps the server's Retry-After: a longer request ends the
 	// retries and the outcome (say *TooManyRequests, with its RetryAfter)
-	// is returned at once instead of sleeping. Zero means 1m.
+	// is returned at once instead of sleeping. It caps as well the wait for
+	// an origin that asked the Client to hold off (see [ErrThrottled]).
+	// Zero means 1m.
 	MaxRetryAfter time.Duration
+	// BudgetRatio is how many retries each successful response pays for.
+	// Every request of the Client shares one budget: a retry spends from
+	// it, a response that is not retried (a success, a 404) refills it by
+	// BudgetRatio, and at most 100 retries are banked. When most answers
+	// are failures the Client so stops multiplying them: a storm of 503s
+	// costs the server little more than one request per call, while with
+	// half the answers failing most calls are still rescued. Zero means
+	// 0.75 (three retries for every four successes); negative turns the
+	// budget off.
+	// The budget is the Client's: a RetryPolicy given for one call
+	// ([RequestOptions]) can turn it off for its call, not change it.
+	BudgetRatio float64
+	// BudgetFloor is how many retries per second the budget allows whatever
+	// the successes (and at most that many at once), so that a lone caller,
+	// or a Client that has just started, still gets its retries. Zero means
+	// 10; negative means none.
+	BudgetFloor int
 	// Decide makes the retry decision for each response or transport
 	// error. Nil means [DefaultRetryDecider]. Whatever it says, a body that
 	// cannot be replayed is never sent twice, and the limits above hold.
 	Decide RetryDecider
-	// OnRetry, when set, is called before each wait.
+	// OnRetry, when set, is called before each wait, and when the budget
+	// refuses a retry (RetryEvent.Refused).
 	OnRetry func(RetryEvent)
 }
 
@@ -61,13 +83,17 @@ type RetryPolicy struct {
 // response arrived) for req. Wrap [DefaultRetryDecider] to adjust it.
 type RetryDecider func(ctx context.Context, req *http.Request, resp *http.Response, err error) bool
 
-// RetryEvent describes a retry about to happen.
+// RetryEvent describes a retry about to happen, or one the budget refused.
 type RetryEvent struct {
 	Request  *http.Request
 	Attempt  int           // the attempt that just failed, from 1
 	Wait     time.Duration // how long the client will sleep before the next
 	Response *http.Response
 	Err      error
+	// Refused is true when the Client's retry budget refused this retry
+	// (see RetryPolicy.BudgetRatio): no wait follows, and the call ends
+	// with Response or Err.
+	Refused bool
 }
 
 // ErrNotSent marks a transport error that happened before any byte of the
@@ -279,6 +305,18 @@ func (p RetryPolicy) resolved() retryConfig {
 	}
 	if p.MaxRetryAfter <= 0 {
 		p.MaxRetryAfter = time.Minute
+	}
+	switch {
+	case p.BudgetRatio == 0:
+		p.BudgetRatio = 0.75
+	case p.BudgetRatio < 0:
+		p.BudgetRatio = -1
+	}
+	switch {
+	case p.BudgetFloor == 0:
+		p.BudgetFloor = 10
+	case p.BudgetFloor < 0:
+		p.BudgetFloor = 0
 	}
 	d := p.Decide
 	if d == nil {

@@ -23,8 +23,11 @@ import (
 )
 
 // fastRetry is a policy with millisecond waits so tests never sleep long.
+// fastRetry retries within milliseconds, without the Client-wide retry
+// budget (the tests of retry mechanics make far more retries than
+// successes; the budget has tests of its own).
 func fastRetry(attempts int) RetryPolicy {
-	return RetryPolicy{MaxAttempts: attempts, InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond}
+	return RetryPolicy{MaxAttempts: attempts, InitialInterval: time.Millisecond, MaxInterval: 2 * time.Millisecond, BudgetRatio: -1}
 }
 
 // TestRetryMatrix checks the retry decision for every method × status row

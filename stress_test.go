@@ -182,8 +182,7 @@ func TestEveryKindReleasesItsConnection(t *testing.T) {
 	codes := []int{200, 201, 202, 204, 206, 299, 300, 301, 304, 307, 400, 401, 404, 405, 409, 410, 412, 416,
 		418, 428, 429, 500, 501, 503, 599, 600, 999}
 	for _, code := range codes {
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/"+strconv.Itoa(code), nil)
-		out, err := c.Send(req)
+		out, err := c.Send(statusRequest(srv.URL, code))
 		if err != nil {
 			t.Fatal(err)
 		}
