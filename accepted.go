@@ -68,9 +68,14 @@ func newAccepted(b base, polling bool) *Accepted {
 	a := &Accepted{base: b, RetryAfter: retryAfterOf(b.resp)}
 	// Classifying must not block on a body that may never end: read it
 	// now only when its length is known and small (and not for a poll,
-	// whose body the poller reads as a status document).
+	// whose body the poller reads as a status document). Such a body is
+	// kept in memory and its connection given back at once, so that a 202
+	// nobody waits on or closes does not hold a connection.
 	n := b.resp.ContentLength
 	peek := n >= 0 && n <= maxStatusBody && !polling
+	if peek {
+		keepBody(b.resp)
+	}
 	a.Monitor, a.MonitorFrom, a.MonitorErr = findMonitor(b.resp, peek)
 	a.bodyLater = !peek && a.Monitor == nil && errors.Is(a.MonitorErr, ErrNoMonitor) &&
 		!errors.Is(a.MonitorErr, ErrBadMonitor) && isJSONType(httpsyntax.HeaderValue(b.resp.Header, "Content-Type"))
@@ -98,14 +103,24 @@ func (a *Accepted) resolveMonitor() {
 // final outcome: the result (whose body the caller must close), or a
 // *JobError (a failure kind, so out.Err() is non-nil). The error is for
 // polling that could not finish: no monitor ([ErrNoMonitor]), the budget
-// ([ErrPollBudget]), the context, or a fatal poll error.
+// ([ErrPollBudget]), the context, or a fatal poll error. Everything Wait
+// reads, the 202's own body included, is read under ctx.
 //
 // A 202 that [Client.Send] returned is polled through that Client; one
 // that [Classify] built, through a Client with the defaults and no
 // connection reuse, so that nothing of it outlives the job.
 func (a *Accepted) Wait(ctx context.Context, opts *PollOptions) (Outcome, error) {
-	a.resolveMonitor()
-	discard(a)
+	// The 202's body is read (for a monitor) and drained under this ctx:
+	// a body that stalls does not outlast it.
+	if a.resp != nil && a.resp.Body != nil {
+		stop := context.AfterFunc(ctx, func() { a.resp.Body.Close() })
+		a.resolveMonitor()
+		discard(a)
+		stop()
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("semhttp: reading the 202: %w", err)
+		}
+	}
 	c := a.client
 	if c == nil {
 		t := defaultTransport()
@@ -118,6 +133,30 @@ func (a *Accepted) Wait(ctx context.Context, opts *PollOptions) (Outcome, error)
 	}
 	return p.Wait(ctx)
 }
+
+// keepBody reads a body of known, small length into memory and closes
+// the original, giving its connection back; what could not be read comes
+// back as the error of the last read.
+func keepBody(resp *http.Response) {
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxStatusBody+1))
+	resp.Body.Close()
+	resp.Body = &replayBody{data: data, rest: errBody{err}}
+}
+
+// errBody is a body that is over: it ends with err, or io.EOF.
+type errBody struct{ err error }
+
+func (e errBody) Read([]byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	return 0, io.EOF
+}
+
+func (errBody) Close() error { return nil }
 
 // findMonitor looks for the monitor in the headers, in order, then (when
 // peek) in a JSON body. A body it reads is put back whole.
@@ -147,7 +186,7 @@ func findMonitor(resp *http.Response, peek bool) (*url.URL, string, error) {
 		}
 	}
 	if peek && isJSONType(httpsyntax.HeaderValue(resp.Header, "Content-Type")) {
-		if body, ok := peekBody(resp); ok {
+		if body, ok, _ := peekBody(resp); ok {
 			if u, err := monitorLink(body, reqURL); u != nil || err != nil {
 				if err == nil {
 					err = checkMonitorURL(u, reqURL)
@@ -225,12 +264,30 @@ func linkString(raw json.RawMessage) (string, bool) {
 	if s, ok := jsonString(raw); ok {
 		return s, s != ""
 	}
+	if !containsFold(raw, "href") {
+		return "", false // not a link object: spare the parse
+	}
 	if o := parseObject(raw); o != nil {
 		if s, ok := jsonString(o["href"]); ok {
 			return s, s != ""
 		}
 	}
 	return "", false
+}
+
+// containsFold reports whether b contains the lower-case ASCII word w in
+// any case.
+func containsFold(b []byte, w string) bool {
+next:
+	for i := 0; i+len(w) <= len(b); i++ {
+		for j := 0; j < len(w); j++ {
+			if c := b[i+j]; c != w[j] && c+'a'-'A' != w[j] {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // checkMonitorURL refuses URLs the poller must not follow.
@@ -261,14 +318,16 @@ func checkMonitorURL(u, from *url.URL) error {
 
 // peekBody reads up to maxStatusBody+1 bytes of resp.Body and puts every
 // byte back, so the body stays whole for whoever reads it next. ok is
-// false when the body is longer than maxStatusBody (or empty or unreadable).
-func peekBody(resp *http.Response) ([]byte, bool) {
+// false when the body is empty, longer than maxStatusBody, or could not be
+// read to its end: err then says why (a reset, a stall to the deadline),
+// and the body is what was read followed by that error.
+func peekBody(resp *http.Response) (data []byte, ok bool, err error) {
 	if resp.Body == nil || resp.Body == http.NoBody {
-		return nil, false
+		return nil, false, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxStatusBody+1))
+	data, err = io.ReadAll(io.LimitReader(resp.Body, maxStatusBody+1))
 	resp.Body = &replayBody{data: data, rest: resp.Body}
-	return data, err == nil && len(data) > 0 && len(data) <= maxStatusBody
+	return data, err == nil && len(data) > 0 && len(data) <= maxStatusBody, err
 }
 
 // replayBody serves peeked bytes then the rest of the original body.

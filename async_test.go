@@ -179,7 +179,9 @@ func TestAsyncLocationPolled(t *testing.T) {
 func TestAsyncOperationLocationFinalGET(t *testing.T) {
 	t.Parallel()
 	js := newJobServer(t,
-		answer(http.StatusAccepted, "", "Operation-Location", "/ops/7", "Location", "/things/ignored-while-op-has-link"),
+		// A POST whose 202 has no Location: the status document's
+		// resourceLocation is the result (Microsoft's guidelines).
+		answer(http.StatusAccepted, "", "Operation-Location", "/ops/7"),
 		"/ops/7",
 		answer(http.StatusOK, `{"id":"7","status":"NotStarted"}`),
 		answer(http.StatusOK, `{"id":"7","status":"Running","percentComplete":40}`),
@@ -1244,14 +1246,20 @@ func FuzzStatusInterpreter(f *testing.F) {
 	f.Add(200, "application/json", []byte(`{"status":{"state":"RUNNING"},"percentComplete":1e400}`), uint8(0), "")
 	f.Add(404, "application/json", []byte(`{"errors":[{"title":"x"}]}`), uint8(2), "")
 	f.Add(202, "", []byte(`{"Status":"x","status":"y","STATUS":"z"}`), uint8(4), "\r\n")
+	f.Add(200, "application/json", []byte(`{"properties":{"provisioningState":"Migrating"}}`), uint8(5+16), "")
+	f.Add(200, "application/json", []byte(`{"status":"Succeeded"}`), uint8(1+8), "")
+	f.Add(418, "", []byte(nil), uint8(6+40), "")
 	f.Fuzz(func(t *testing.T, code int, ctype string, body []byte, from uint8, location string) {
 		mon, _ := url.Parse("https://api.test/ops/1")
-		froms := []string{fromOperationLocation, fromAzureAsyncOperation, fromLocation, fromContentLocation, fromBody}
+		froms := []string{fromOperationLocation, fromAzureAsyncOperation, fromLocation, fromContentLocation, fromBody, fromResource, fromRequest}
+		methods := []string{"", http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodGet}
 		h := http.Header{"Content-Type": {ctype}}
 		if location != "" {
 			h.Set("Location", location)
 		}
-		r := PollResponse{StatusCode: code, Header: h, Body: body, URL: mon, MonitorFrom: froms[int(from)%len(froms)]}
+		orig, _ := url.Parse("https://api.test/things/1")
+		r := PollResponse{StatusCode: code, Header: h, Body: body, URL: mon, MonitorFrom: froms[int(from)%len(froms)],
+			Method: methods[int(from/8)%len(methods)], OriginalURL: orig, Location: orig}
 		d, err := DefaultStatusInterpreter(r)
 		if err != nil {
 			if !errors.Is(err, ErrMonitorAnswer) {
@@ -1273,6 +1281,7 @@ func FuzzStatusInterpreter(f *testing.F) {
 		}
 		if code >= 200 && code < 300 && code != 202 && len(body) == 0 && d.State != StateSucceeded {
 			if !(r.MonitorFrom == fromContentLocation && strings.Contains(ctype, "vnd.api+json")) {
+				// (a status monitor's empty answer is an error, above)
 				t.Fatalf("empty %d answer gave %v", code, d.State)
 			}
 		}
@@ -1519,9 +1528,12 @@ func TestPeekBody(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			sb := &stubBody{r: strings.NewReader(tc.body), err: tc.err}
 			resp := &http.Response{Body: sb, ContentLength: tc.length}
-			data, ok := peekBody(resp)
+			data, ok, rerr := peekBody(resp)
 			if ok != tc.ok {
 				t.Fatalf("ok = %v, want %v (data %q)", ok, tc.ok, data)
+			}
+			if rerr != tc.err {
+				t.Fatalf("read error %v, want %v", rerr, tc.err)
 			}
 			if ok && string(data) != tc.body {
 				t.Fatalf("data %q, want %q", data, tc.body)

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
@@ -66,8 +67,18 @@ type PollResponse struct {
 	// URL is the monitor URL that answered; links are resolved against it.
 	URL *url.URL
 	// MonitorFrom is where the monitor was found, as Accepted.MonitorFrom
-	// says ("Operation-Location", ..., "body").
+	// says ("Operation-Location", ..., "body"), or "resource" (the URL of
+	// a PUT or PATCH whose answer reported a provisioningState in
+	// progress) or "request" (a GET answered 202 with no monitor, sent
+	// again).
 	MonitorFrom string
+	// Method is the method of the request that started the operation: with
+	// a status monitor it says where the result is (see
+	// DefaultStatusInterpreter).
+	Method string
+	// OriginalURL is the URL of that request (the resource a PUT or PATCH
+	// wrote).
+	OriginalURL *url.URL
 	// Location is the 202's Location header when the monitor came from
 	// another header (Operation-Location, Azure-AsyncOperation): where the
 	// final resource is when a status document gives no link of its own.
@@ -130,32 +141,64 @@ var (
 	finalNames   = []string{"resourcelocation", "resourceurl", "resourceuri", "resultlocation", "resulturl", "resulturi", "resultlink", "resulthref", "output", "result"}
 )
 
-// DefaultStatusInterpreter is the standard reading of monitor answers:
+// DefaultStatusInterpreter is the standard reading of monitor answers.
+// First, by where the monitor came from (PollResponse.MonitorFrom):
+//   - "request" (a GET answered 202 with no monitor, sent again): any
+//     answer but a 202 or a 303 is the result, as Send would return it.
+//   - "resource" (a PUT or PATCH whose resource reported a
+//     provisioningState): 202 is running; a 2xx whose provisioningState
+//     (top level or under properties) is Succeeded, or that has none, is
+//     the result; Failed or Canceled are a failure; any other
+//     provisioningState is running.
+//
+// Then, for every monitor:
 //   - 404 or 410: StateGone.
 //   - 303 See Other: StateSucceeded, the result at its Location.
 //   - 304 Not Modified (a conditional poll): StateRunning, as before.
 //   - 202: StateRunning (status and percent read from the body if any).
 //   - other 2xx with a status document — a status (or state,
 //     provisioningState, runtimeStatus, ...) member at the top level, under
-//     properties or data.attributes (JSON:API), or a boolean done: running
-//     words (running, inProgress, pending, queued, accepted, notStarted, ...)
-//     keep polling; succeeded, completed or done:true mean success, the
-//     result at the document's link (resourceLocation, resultUrl, ...,
-//     the answer's Location header, or the 202's Location) or else the
-//     document itself (the "response" member for done:true); failed or
-//     canceled give a failure carrying the document's error (problem
-//     details, an "error" object, or JSON:API "errors").
-//   - other 2xx without a status document: the answer is the result,
-//     except a JSON:API job (application/vnd.api+json from a
-//     Content-Location monitor), which stays running until it answers 303.
-//     A status word it does not know counts as running when the monitor is
-//     a status monitor (Operation-Location, Azure-AsyncOperation) and as
-//     "no status document" otherwise.
+//     properties or data.attributes (JSON:API), or a boolean done (Google's
+//     AIP-151, where done wins: with error it is a failure, else a success
+//     whose result is the response member): running words (running,
+//     inProgress, pending, queued, accepted, notStarted, ...) keep polling;
+//     failed or canceled give a failure carrying the document's error
+//     (problem details, an "error" object with code and message, or
+//     JSON:API "errors"); succeeded, completed or done:true are success,
+//     the result found as below.
+//   - other 2xx without a status document: from a status monitor
+//     (Operation-Location, Azure-AsyncOperation), which promises one, an
+//     error wrapping [ErrMonitorAnswer]; from a JSON:API job
+//     (application/vnd.api+json from a Content-Location monitor), running
+//     until it answers 303; from any other monitor, the answer is the
+//     result. A status word it does not know is running from a status
+//     monitor, and "no status document" from any other.
 //   - anything else: an error wrapping [ErrMonitorAnswer].
+//
+// The result of a success, from a status monitor, depends on the method
+// that started the operation (Microsoft's REST API guidelines, Azure
+// Resource Manager): PUT or PATCH, a GET of the resource written (the
+// original URL); DELETE, the status document; any other (POST), a GET of
+// the first response's Location when it had one, else of the document's
+// resourceLocation, else the document. From any other monitor: the
+// document's link (resourceLocation, resultUrl, ..., then the answer's
+// Location header), else the document itself.
 func DefaultStatusInterpreter(r PollResponse) (PollDecision, error) {
 	d := PollDecision{Percent: -1}
 	code := r.StatusCode
 	switch {
+	case code == http.StatusSeeOther:
+		loc, err := headerLink(r.Header, "Location", r.URL)
+		if err != nil || loc == nil {
+			return d, fmt.Errorf("%w: 303 See Other without a usable Location", ErrMonitorAnswer)
+		}
+		d.State, d.Final = StateSucceeded, loc
+		return d, nil
+	case r.MonitorFrom == fromRequest:
+		if code != http.StatusAccepted {
+			d.State, d.Percent = StateSucceeded, 100 // the answer, whatever it is
+		}
+		return d, nil
 	case code == http.StatusNotFound || code == http.StatusGone:
 		d.State = StateGone
 		if doc := parseObject(r.Body); doc != nil {
@@ -166,28 +209,30 @@ func DefaultStatusInterpreter(r PollResponse) (PollDecision, error) {
 		// A conditional poll: nothing changed since the last answer, which
 		// said running (else polling would have stopped).
 		return d, nil
-	case code == http.StatusSeeOther:
-		loc, err := headerLink(r.Header, "Location", r.URL)
-		if err != nil || loc == nil {
-			return d, fmt.Errorf("%w: 303 See Other without a usable Location", ErrMonitorAnswer)
-		}
-		d.State, d.Final = StateSucceeded, loc
-		return d, nil
 	case code < 200 || code > 299:
 		return d, fmt.Errorf("%w: status %d", ErrMonitorAnswer, code)
 	}
-	jsonAPIJob := r.MonitorFrom == fromContentLocation && httpsyntax.MediaType(httpsyntax.HeaderValue(r.Header, "Content-Type")) == "application/vnd.api+json"
 	doc := parseObject(r.Body)
+	if r.MonitorFrom == fromResource {
+		return resourceDecision(d, doc, r)
+	}
 	st := readStatus(doc)
 	d.Status, d.Percent = st.word, st.percent
 	if code == http.StatusAccepted {
 		return d, nil // StateRunning
 	}
 	state, known := st.state()
+	status := statusMonitor(r.MonitorFrom)
 	if !known {
-		statusMonitor := r.MonitorFrom == fromOperationLocation || r.MonitorFrom == fromAzureAsyncOperation
-		if jsonAPIJob || (st.word != "" && statusMonitor) {
-			return d, nil // StateRunning
+		switch {
+		case status && st.word != "":
+			return d, nil // an unknown word: StateRunning
+		case status && doc == nil:
+			return d, fmt.Errorf("%w: status %d without a JSON status document", ErrMonitorAnswer, code)
+		case status:
+			return d, fmt.Errorf("%w: status %d, the document has no status", ErrMonitorAnswer, code)
+		case r.MonitorFrom == fromContentLocation && httpsyntax.MediaType(httpsyntax.HeaderValue(r.Header, "Content-Type")) == "application/vnd.api+json":
+			return d, nil // a JSON:API job runs until its 303
 		}
 		d.State = StateSucceeded // the answer is the result
 		return d, nil
@@ -195,12 +240,16 @@ func DefaultStatusInterpreter(r PollResponse) (PollDecision, error) {
 	d.State = state
 	switch state {
 	case StateSucceeded:
-		d.Final = finalLink(doc, st.holder, r)
-		if d.Final == nil && st.done && st.response != nil {
-			d.Result = st.response
-		}
 		if d.Percent < 0 {
 			d.Percent = 100
+		}
+		if status && r.Method != "" {
+			d.Final = resultByMethod(doc, st.holder, r)
+		} else {
+			d.Final = finalLink(doc, st.holder, r)
+		}
+		if d.Final == nil && st.done && st.response != nil {
+			d.Result = st.response
 		}
 	case StateFailed, StateCanceled:
 		d.Problem = docProblem(doc, r.Header, r.Body, r.URL)
@@ -208,19 +257,84 @@ func DefaultStatusInterpreter(r PollResponse) (PollDecision, error) {
 	return d, nil
 }
 
+// resourceDecision reads a resource polled for its provisioningState.
+func resourceDecision(d PollDecision, doc jsonObject, r PollResponse) (PollDecision, error) {
+	st := readProvisioningState(doc)
+	d.Status = st.word
+	if r.StatusCode == http.StatusAccepted {
+		return d, nil
+	}
+	state, known := st.state()
+	switch {
+	case st.word == "":
+		state = StateSucceeded // a 204, or a resource that does not say
+	case !known:
+		state = StateRunning // a state of its own ("Migrating"): not terminal
+	}
+	d.State = state
+	switch state {
+	case StateSucceeded:
+		d.Percent = 100
+	case StateFailed, StateCanceled:
+		d.Problem = docProblem(doc, r.Header, r.Body, r.URL)
+	}
+	return d, nil
+}
+
+// resultByMethod is where a status monitor's success puts the result, by
+// the method that started the operation; nil means the document.
+func resultByMethod(doc, holder jsonObject, r PollResponse) *url.URL {
+	switch r.Method {
+	case http.MethodPut, http.MethodPatch:
+		if r.OriginalURL != nil && r.OriginalURL.IsAbs() {
+			return cloneURL(r.OriginalURL)
+		}
+		return nil
+	case http.MethodDelete:
+		return nil
+	}
+	if r.Location != nil && r.Location.IsAbs() {
+		return cloneURL(r.Location)
+	}
+	for _, o := range [...]jsonObject{holder, doc} {
+		if raw, ok := o.get("resourcelocation"); ok {
+			if s, ok := linkString(raw); ok {
+				if u, err := parseReference(r.URL, s); err == nil && u.IsAbs() {
+					return u
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // docStatus is what readStatus found.
 type docStatus struct {
 	word     string          // the status as spelled
 	done     bool            // a boolean done member was found
 	doneVal  bool            // its value
-	response json.RawMessage // the "response" member beside done
+	errored  bool            // beside done:true, a non-null "error"
+	response json.RawMessage // beside done:true, the "response" member
 	percent  float64
 	holder   jsonObject // the object holding the status
 }
 
 func (s docStatus) state() (JobState, bool) {
+	w := normalize(s.word)
+	if s.done {
+		// Google's AIP-151: done is the truth; error or a failed word on a
+		// done operation is a failure.
+		switch {
+		case !s.doneVal:
+			return StateRunning, true
+		case s.errored || failedWords[w]:
+			return StateFailed, true
+		case canceledWords[w]:
+			return StateCanceled, true
+		}
+		return StateSucceeded, true
+	}
 	if s.word != "" {
-		w := normalize(s.word)
 		switch {
 		case runningWords[w]:
 			return StateRunning, true
@@ -231,13 +345,6 @@ func (s docStatus) state() (JobState, bool) {
 		case canceledWords[w]:
 			return StateCanceled, true
 		}
-		return StateRunning, false
-	}
-	if s.done {
-		if s.doneVal {
-			return StateSucceeded, true // an error member is checked by the caller
-		}
-		return StateRunning, true
 	}
 	return StateRunning, false
 }
@@ -285,9 +392,8 @@ func readStatus(doc jsonObject) docStatus {
 				if resp, ok := doc.get("response"); ok && !isNull(resp) {
 					st.response = resp
 				}
-				if e, ok := doc.get("error"); ok && !isNull(e) && st.word == "" {
-					st.word = "failed"
-					st.holder = doc
+				if e, ok := doc.get("error"); ok && !isNull(e) {
+					st.errored = true
 				}
 			}
 		}
@@ -430,6 +536,9 @@ type jsonObject map[string]json.RawMessage
 // names are normalized; when two normalize alike the first in sorted order
 // of the original names wins, so lookups are deterministic.
 func parseObject(body []byte) jsonObject {
+	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '{' {
+		return nil // not an object: spare the decoder (and its error)
+	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil || m == nil {
 		return nil
@@ -466,11 +575,31 @@ func parseObject(body []byte) jsonObject {
 	return o
 }
 
-// jsonString decodes raw when it is a JSON string.
+// jsonString decodes raw when it is a JSON string. One without escapes,
+// control characters or invalid UTF-8 (nearly every status word and link)
+// is sliced out as it is, which is what the decoder would return.
 func jsonString(raw json.RawMessage) (string, bool) {
+	raw = bytes.Trim(raw, " \t\r\n") // JSON's white space
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	if in := raw[1 : len(raw)-1]; raw[len(raw)-1] == '"' && plainJSONString(in) {
+		return string(in), true
+	}
 	var s string
 	err := json.Unmarshal(raw, &s)
 	return s, err == nil
+}
+
+// plainJSONString reports whether b, between a JSON string's quotes, has
+// nothing the decoder would change or refuse.
+func plainJSONString(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 func (o jsonObject) get(normName string) (json.RawMessage, bool) {

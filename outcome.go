@@ -211,7 +211,13 @@ type Created struct {
 
 // Accepted is a 202: the request was accepted for processing, which has
 // not finished. Monitor is where its status can be polled; [Accepted.Wait]
-// polls it until the job ends.
+// polls it until the job ends. A GET (or HEAD) answered 202 with no monitor
+// ("computing, ask again", as GitHub's statistics answer) can be waited on
+// too: the same request is sent again until it is answered otherwise.
+//
+// A 202 body of known length up to 1 MiB is read when the 202 is
+// classified, so that a kept *Accepted does not hold a connection; it
+// stays whole for the caller to read.
 type Accepted struct {
 	base
 	// Monitor is the absolute URL of the status monitor, nil when the 202

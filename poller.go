@@ -93,12 +93,13 @@ type PollOptions struct {
 
 // pollConfig is PollOptions with the defaults filled in.
 type pollConfig struct {
-	initial, max time.Duration
-	maxPolls     int
-	maxTime      time.Duration
-	interpret    StatusInterpreter
-	progress     func(Progress)
-	header       http.Header
+	defaultInterpret bool // interpret is DefaultStatusInterpreter
+	initial, max     time.Duration
+	maxPolls         int
+	maxTime          time.Duration
+	interpret        StatusInterpreter
+	progress         func(Progress)
+	header           http.Header
 }
 
 // Poll defaults: see PollOptions.
@@ -127,7 +128,7 @@ func resolvePollConfig(o *PollOptions) pollConfig {
 		c.maxTime = defaultPollBudget
 	}
 	if c.interpret == nil {
-		c.interpret = DefaultStatusInterpreter
+		c.interpret, c.defaultInterpret = DefaultStatusInterpreter, true
 	}
 	return c
 }
@@ -146,7 +147,8 @@ type Poller struct {
 	header  http.Header // the original request's forwardable headers
 	origin  *url.URL
 	monitor *url.URL
-	loc     *url.URL
+	loc     *url.URL // the first response's Location, beside a status monitor
+	orig    *url.URL // the operation's request URL
 	started time.Time
 	// monitorSame: the monitor is on the origin of the job's request (so
 	// polls carry its headers).
@@ -171,69 +173,6 @@ type Poller struct {
 	last    Progress
 	done    bool
 	result  Outcome
-}
-
-// NewPoller returns a Poller for the job a 202 started, polled through c:
-// for a caller that polls step by step ([Poller.Poll]) or hands the job to
-// another process ([Poller.ResumeToken]); [Accepted.Wait] is the short way.
-// It fails with an error wrapping [ErrNoMonitor] or [ErrBadMonitor] when
-// the 202 named nothing to poll. The 202's body stays the caller's to
-// close (Wait closes it).
-func (c *Client) NewPoller(a *Accepted, opts *PollOptions) (*Poller, error) {
-	c.init()
-	if a == nil {
-		return nil, ErrNoMonitor
-	}
-	a.resolveMonitor()
-	if a.Monitor == nil {
-		err := a.MonitorErr
-		if err == nil {
-			err = ErrNoMonitor
-		}
-		return nil, err
-	}
-	reqURL := requestURL(a.resp)
-	if err := checkMonitorURL(a.Monitor, reqURL); err != nil {
-		return nil, err
-	}
-	p := &Poller{c: c, cfg: resolvePollConfig(opts), monitor: a.Monitor, started: time.Now()}
-	p.st = pollState{Monitor: a.Monitor.String(), From: a.MonitorFrom}
-	if reqURL != nil {
-		p.origin = httpsyntax.Origin(reqURL)
-		p.st.Origin = p.origin.String()
-	}
-	p.monitorSame = httpsyntax.SameOrigin(p.monitor, p.origin)
-	if a.resp != nil && a.resp.Request != nil {
-		p.header = forwardable(a.resp.Request.Header)
-	}
-	if a.resp != nil && (a.MonitorFrom == fromOperationLocation || a.MonitorFrom == fromAzureAsyncOperation) {
-		if loc, err := responseLocation(a.resp); err == nil && loc != nil && checkMonitorURL(loc, reqURL) == nil {
-			p.loc = loc
-			p.st.Location = loc.String()
-		}
-	}
-	p.lastAt = p.started
-	p.hint, p.hasHint = retryAfter(a.resp)
-	return p, nil
-}
-
-// forwardable copies the request headers a poll may reuse: everything but
-// headers about the request's body, preconditions, preferences and keys.
-func forwardable(h http.Header) http.Header {
-	out := make(http.Header)
-	for k, v := range h {
-		ck := http.CanonicalHeaderKey(k)
-		if strings.HasPrefix(ck, "Content-") || strings.HasPrefix(ck, "If-") {
-			continue
-		}
-		switch ck {
-		case "Idempotency-Key", "Prefer", "Range", "Expect", "Transfer-Encoding", "Trailer",
-			"Connection", "Upgrade", "Te", "Host", "Digest", "Repr-Digest", "Keep-Alive":
-			continue
-		}
-		out[ck] = append([]string(nil), v...)
-	}
-	return out
 }
 
 // Done reports whether the job has ended (successfully or not).
@@ -285,7 +224,7 @@ func (p *Poller) Wait(ctx context.Context) (Outcome, error) {
 			p.step.Unlock()
 			continue
 		}
-		_, err := p.pollLocked(ctx)
+		_, err := p.pollLocked(ctx, p.cfg.progress != nil)
 		p.step.Unlock()
 		if err != nil {
 			return nil, err
@@ -336,9 +275,11 @@ func (p *Poller) budget(d time.Duration) error {
 		return fmt.Errorf("%w: %d polls made, the job is still running", ErrPollBudget, polls)
 	}
 	if p.cfg.maxTime > 0 {
-		if el := time.Since(p.started) + d; el > p.cfg.maxTime {
+		// Compared without adding: a Retry-After of 99999999999 would wrap
+		// the sum negative.
+		if since := time.Since(p.started); d > p.cfg.maxTime-since {
 			return fmt.Errorf("%w: the next poll would be %v after the start, past %v",
-				ErrPollBudget, el.Round(time.Millisecond), p.cfg.maxTime)
+				ErrPollBudget, (since + min(d, p.cfg.maxTime)).Round(time.Millisecond), p.cfg.maxTime)
 		}
 	}
 	return nil
@@ -358,11 +299,13 @@ func (p *Poller) Poll(ctx context.Context) (Progress, error) {
 	}
 	p.step.Lock()
 	defer p.step.Unlock()
-	return p.pollLocked(ctx)
+	return p.pollLocked(ctx, true)
 }
 
-// pollLocked is Poll with p.step held.
-func (p *Poller) pollLocked(ctx context.Context) (Progress, error) {
+// pollLocked is Poll with p.step held. When nobody observes the Progress
+// (Wait without a Progress callback), a running answer's status document
+// is not read for its status word and percent.
+func (p *Poller) pollLocked(ctx context.Context, observe bool) (Progress, error) {
 	p.mu.Lock()
 	if p.done {
 		pr := p.last
@@ -385,7 +328,7 @@ func (p *Poller) pollLocked(ctx context.Context) (Progress, error) {
 		pr.State = StateSucceeded
 		pr, err = p.fetchFinal(ctx, final, pr)
 	} else {
-		pr, err = p.pollMonitor(ctx, pr)
+		pr, err = p.pollMonitor(ctx, pr, observe)
 	}
 	if err != nil {
 		return pr.Progress, err
@@ -472,7 +415,7 @@ func hopped303(out Outcome) bool {
 	return false
 }
 
-func (p *Poller) pollMonitor(ctx context.Context, pr step) (step, error) {
+func (p *Poller) pollMonitor(ctx context.Context, pr step, observe bool) (step, error) {
 	out, err := p.get(ctx, p.monitor)
 	if err != nil || transient(out, nil) {
 		return p.transientStep(ctx, pr, out, err)
@@ -489,12 +432,30 @@ func (p *Poller) pollMonitor(ctx context.Context, pr step) (step, error) {
 	if u := requestURL(resp); u != nil {
 		answered = u // where the client's redirects led
 	}
+	if pr.StatusCode == http.StatusAccepted {
+		p.moveMonitor(resp, answered)
+		if !observe && p.cfg.defaultInterpret {
+			// Running, and nobody looks at the status word or percent.
+			discard(out)
+			return pr, nil
+		}
+	}
 	in := PollResponse{
 		StatusCode: pr.StatusCode, Header: resp.Header, URL: answered,
-		MonitorFrom: p.st.From, Location: p.loc,
+		MonitorFrom: p.st.From, Location: p.loc, Method: p.st.Method, OriginalURL: p.orig,
 	}
 	if mayBeStatusDocument(httpsyntax.HeaderValue(resp.Header, "Content-Type")) {
-		if body, ok := peekBody(resp); ok {
+		body, ok, rerr := peekBody(resp)
+		if rerr != nil {
+			// Cut short (a reset, a stall): a failed poll, never a result.
+			discard(out)
+			if err := ctx.Err(); err != nil {
+				return pr, fmt.Errorf("semhttp: polling: %w", err)
+			}
+			pr.Err = fmt.Errorf("semhttp: reading the monitor's answer: %w", rerr)
+			return pr, nil
+		}
+		if ok {
 			in.Body = body
 		}
 	}
@@ -554,6 +515,30 @@ func (p *Poller) pollMonitor(ctx context.Context, pr step) (step, error) {
 	}
 	out.Close()
 	return pr, fmt.Errorf("semhttp: polling %s: %w: interpreter returned %v", httpsyntax.Redact(p.monitor), ErrMonitorAnswer, dec.State)
+}
+
+// moveMonitor follows a monitor's 202 that names a new monitor: a new
+// Operation-Location (or Azure-AsyncOperation) from a status monitor, a
+// new Location from any other.
+func (p *Poller) moveMonitor(resp *http.Response, answered *url.URL) {
+	key := "Location"
+	switch p.st.From {
+	case fromOperationLocation:
+		key = "Operation-Location"
+	case fromAzureAsyncOperation:
+		key = "Azure-Asyncoperation"
+	}
+	if len(resp.Header[key]) == 0 {
+		return
+	}
+	u, err := headerLink(resp.Header, key, answered)
+	if err != nil || u == nil || checkMonitorURL(u, answered) != nil || u.String() == p.st.Monitor {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.monitor, p.st.Monitor = u, u.String()
+	p.monitorSame = httpsyntax.SameOrigin(u, p.origin)
 }
 
 // fetchFinal GETs the result. A transient failure leaves the Poller in its

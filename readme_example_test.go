@@ -256,6 +256,57 @@ func Example_readmeAsync() {
 	// rows: 3
 }
 
+type Cluster struct {
+	Properties struct {
+		ProvisioningState string `json:"provisioningState"`
+	} `json:"properties"`
+}
+
+func readmeOperation(ctx context.Context, c *semhttp.Client, api string, spec any) error {
+	req, _ := semhttp.NewJSONRequest(ctx, "PUT", api+"/clusters/east", spec)
+	out, err := c.Send(req) // 201 Created, Azure-AsyncOperation, provisioningState "Creating"
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	p, err := c.NewPoller(out, nil)
+	if err != nil {
+		return err
+	}
+	cluster, err := semhttp.Decode[Cluster](p.Wait(ctx)) // the GET of /clusters/east once provisioned
+	if err != nil {
+		return err
+	}
+	fmt.Println(cluster.Properties.ProvisioningState)
+	return nil
+}
+
+// The README's PUT operation: a 201 whose monitor says Succeeded at once.
+func Example_readmeOperation() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == "PUT":
+			w.Header().Set("Azure-AsyncOperation", "/operations/1")
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusCreated)
+			io.WriteString(w, `{"properties":{"provisioningState":"Creating"}}`)
+		case r.URL.Path == "/operations/1":
+			io.WriteString(w, `{"status":"Succeeded"}`)
+		default:
+			io.WriteString(w, `{"properties":{"provisioningState":"Succeeded"}}`)
+		}
+	}))
+	defer srv.Close()
+	c := semhttp.New()
+	defer c.CloseIdleConnections()
+	if err := readmeOperation(context.Background(), c, srv.URL, map[string]int{"nodes": 3}); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// Succeeded
+}
+
 func readmeRequests(ctx context.Context, c *semhttp.Client, api, requestID string) error {
 	var out semhttp.Outcome
 	ctx = semhttp.WithRequestOptions(ctx, semhttp.RequestOptions{

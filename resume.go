@@ -30,6 +30,8 @@ type pollState struct {
 	Origin   string `json:"origin"`             // scheme://host:port of the request that got the 202
 	Location string `json:"location,omitempty"` // the 202's Location, when the monitor is another header
 	Final    string `json:"final,omitempty"`    // set once the result is to be fetched from there
+	Method   string `json:"method,omitempty"`   // of the request that started the operation
+	Orig     string `json:"orig,omitempty"`     // its URL (without userinfo): a PUT's result, a resource's status
 	Polls    int    `json:"polls"`
 	WaitMS   int64  `json:"wait_ms,omitempty"` // the last Retry-After, for the next poll
 	HasWait  bool   `json:"has_wait,omitempty"`
@@ -123,7 +125,7 @@ func decodeResumeToken(token string) (pollState, error) {
 		}
 		origin = u
 	}
-	for _, f := range []struct{ name, v string }{{"monitor", st.Monitor}, {"location", st.Location}, {"final", st.Final}} {
+	for _, f := range []struct{ name, v string }{{"monitor", st.Monitor}, {"location", st.Location}, {"final", st.Final}, {"orig", st.Orig}} {
 		if f.v == "" && f.name != "monitor" {
 			continue
 		}
@@ -136,9 +138,12 @@ func decodeResumeToken(token string) (pollState, error) {
 		}
 	}
 	switch st.From {
-	case fromOperationLocation, fromAzureAsyncOperation, fromLocation, fromContentLocation, fromBody:
+	case fromOperationLocation, fromAzureAsyncOperation, fromLocation, fromContentLocation, fromBody, fromResource, fromRequest:
 	default:
 		return bad("monitor source %q", st.From)
+	}
+	if len(st.Method) > 16 || st.Method != "" && !httpsyntax.IsToken(st.Method) {
+		return bad("method %q", st.Method)
 	}
 	if st.Polls < 0 || st.WaitMS < 0 || st.WaitMS > math.MaxInt64/int64(time.Millisecond) {
 		return bad("negative or oversized counter")
@@ -167,6 +172,9 @@ func (c *Client) ResumePoller(token string, opts *PollOptions) (*Poller, error) 
 	}
 	if st.Final != "" {
 		p.final, _ = url.Parse(st.Final)
+	}
+	if st.Orig != "" {
+		p.orig, _ = url.Parse(st.Orig)
 	}
 	p.lastAt = p.started
 	p.hint, p.hasHint = time.Duration(st.WaitMS)*time.Millisecond, st.HasWait

@@ -6,6 +6,12 @@
 // the monitor reports "Running" with a percentComplete for a few polls, then
 // "Succeeded" with a resourceLocation, where the finished report is.
 //
+// Then it creates a cluster the way Azure Resource Manager does: PUT
+// /clusters/{name} answers 201 Created with an Azure-AsyncOperation
+// monitor and a provisioningState of "Creating". Client.NewPoller sees a
+// running operation in that 201, polls the monitor, and when it says
+// "Succeeded" GETs the cluster that was put.
+//
 //	go run ./examples/asyncjob
 package main
 
@@ -85,6 +91,46 @@ func run(ctx context.Context, w io.Writer, base string) error {
 		return err
 	}
 	fmt.Fprintf(w, "report %s: revenue %d, %d pages\n", r.Quarter, r.Revenue, r.Pages)
+	return provision(ctx, w, c, base)
+}
+
+// provision creates a cluster with PUT and waits until it is provisioned.
+func provision(ctx context.Context, w io.Writer, c *semhttp.Client, base string) error {
+	req, err := semhttp.NewJSONRequest(ctx, http.MethodPut, base+"/clusters/east", map[string]int{"nodes": 3})
+	if err != nil {
+		return err
+	}
+	out, err := c.Send(req)
+	if err != nil {
+		return err
+	}
+	created, ok := out.(*semhttp.Created)
+	if !ok {
+		out.Close()
+		return fmt.Errorf("expected 201 Created, got %s", out.Response().Status)
+	}
+	defer created.Close()
+	// A 201 can be the start of an operation: NewPoller finds its monitor
+	// (or, for a finished one, gives a Poller that is already done).
+	p, err := c.NewPoller(created, &semhttp.PollOptions{Interval: 100 * time.Millisecond, MaxTime: time.Minute,
+		Progress: func(p semhttp.Progress) { printProgress(w, p) }})
+	if err != nil {
+		created.Close()
+		return err
+	}
+	fmt.Fprintf(w, "cluster created at %s; provisioning (done: %v)\n", created.Location, p.Done())
+	type cluster struct {
+		Name       string `json:"name"`
+		Properties struct {
+			Nodes             int    `json:"nodes"`
+			ProvisioningState string `json:"provisioningState"`
+		} `json:"properties"`
+	}
+	cl, err := semhttp.Decode[cluster](p.Wait(ctx))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "cluster %s: %d nodes, %s\n", cl.Name, cl.Properties.Nodes, cl.Properties.ProvisioningState)
 	return nil
 }
 
@@ -126,6 +172,9 @@ func startDemoAPI() (*demoAPI, error) {
 	mux.HandleFunc("POST /reports", api.create)
 	mux.HandleFunc("GET /operations/{id}", api.status)
 	mux.HandleFunc("GET /reports/{id}", api.report)
+	mux.HandleFunc("PUT /clusters/{name}", api.putCluster)
+	mux.HandleFunc("GET /clusters/{name}/operations/1", api.clusterOperation)
+	mux.HandleFunc("GET /clusters/{name}", api.getCluster)
 	api.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go api.srv.Serve(ln)
 	return api, nil
@@ -172,4 +221,41 @@ func (a *demoAPI) status(w http.ResponseWriter, r *http.Request) {
 func (a *demoAPI) report(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"quarter": "Q3", "revenue": 1250000, "pages": 12})
+}
+
+// putCluster starts provisioning: 201 Created, Azure-AsyncOperation, and a
+// body whose provisioningState says the operation is running.
+func (a *demoAPI) putCluster(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	a.mu.Lock()
+	a.polls["cluster/"+name] = 0
+	a.mu.Unlock()
+	w.Header().Set("Location", "/clusters/"+name)
+	w.Header().Set("Azure-AsyncOperation", "/clusters/"+name+"/operations/1")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	json.NewEncoder(w).Encode(clusterDoc(name, "Creating"))
+}
+
+func (a *demoAPI) clusterOperation(w http.ResponseWriter, r *http.Request) {
+	key := "cluster/" + r.PathValue("name")
+	a.mu.Lock()
+	a.polls[key]++
+	n := a.polls[key]
+	a.mu.Unlock()
+	status := "InProgress"
+	if n >= 2 {
+		status = "Succeeded"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"status": status, "percentComplete": min(100, n*50)})
+}
+
+func (a *demoAPI) getCluster(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(clusterDoc(r.PathValue("name"), "Succeeded"))
+}
+
+func clusterDoc(name, state string) map[string]any {
+	return map[string]any{"name": name, "properties": map[string]any{"nodes": 3, "provisioningState": state}}
 }

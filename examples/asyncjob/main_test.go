@@ -26,7 +26,8 @@ func TestAsyncJobExample(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, want := range []string{"from Operation-Location", " 20% running", " 80% running",
-		"100% succeeded", "report Q3: revenue 1250000, 12 pages"} {
+		"100% succeeded", "report Q3: revenue 1250000, 12 pages",
+		"provisioning (done: false)", " 50% running", "cluster east: 3 nodes, Succeeded"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
