@@ -53,8 +53,10 @@ const (
 // name (a MonitorFrom value) and its canonical form, the key of
 // http.Header.
 var monitorHeaders = [...]struct{ name, key string }{
-	{fromOperationLocation, "Operation-Location"},
+	// Azure-AsyncOperation first, as azcore reads them: ARM's header wins
+	// when a service sends both.
 	{fromAzureAsyncOperation, "Azure-Asyncoperation"},
+	{fromOperationLocation, "Operation-Location"},
 	{fromLocation, "Location"},
 	{fromContentLocation, "Content-Location"},
 }
@@ -65,29 +67,35 @@ var monitorHeaders = [...]struct{ name, key string }{
 const maxStatusBody = 1 << 20
 
 func newAccepted(b base, polling bool) *Accepted {
-	a := &Accepted{base: b, RetryAfter: retryAfterOf(b.resp)}
-	// Classifying must not block on a body that may never end: read it
-	// now only when its length is known and small (and not for a poll,
-	// whose body the poller reads as a status document). Such a body is
-	// kept in memory and its connection given back at once, so that a 202
-	// nobody waits on or closes does not hold a connection.
-	n := b.resp.ContentLength
-	peek := n >= 0 && n <= maxStatusBody && !polling
-	if peek {
-		keepBody(b.resp)
+	a := &Accepted{base: b, unsettled: true}
+	if !polling {
+		// A poll's 202 is only a step, its body the poller's to read as a
+		// status document: it is settled if it becomes a result.
+		a.settle()
 	}
-	a.Monitor, a.MonitorFrom, a.MonitorErr = findMonitor(b.resp, peek)
-	a.bodyLater = !peek && a.Monitor == nil && errors.Is(a.MonitorErr, ErrNoMonitor) &&
-		!errors.Is(a.MonitorErr, ErrBadMonitor) && isJSONType(httpsyntax.HeaderValue(b.resp.Header, "Content-Type"))
 	return a
 }
 
-// settle makes an *Accepted classified for a poll (body unread) what Send
-// returns: a JSON body of known, small length is searched for the monitor.
+// settle classifies the 202 as Send returns it. Classifying must not
+// block on a body that may never end: the body is read now only when its
+// length is known and small. Such a body is kept in memory and its
+// connection given back at once, so that a 202 nobody waits on or closes
+// does not hold a connection.
 func (a *Accepted) settle() {
-	if n := a.resp.ContentLength; n >= 0 && n <= maxStatusBody {
-		a.resolveMonitor()
+	if !a.unsettled {
+		return
 	}
+	a.unsettled = false
+	resp := a.resp
+	a.RetryAfter, a.retryHint = retryAfter(resp)
+	n := resp.ContentLength
+	peek := n >= 0 && n <= maxStatusBody
+	if peek {
+		keepBody(resp)
+	}
+	a.Monitor, a.MonitorFrom, a.MonitorErr = findMonitor(resp, peek)
+	a.bodyLater = !peek && a.Monitor == nil && errors.Is(a.MonitorErr, ErrNoMonitor) &&
+		!errors.Is(a.MonitorErr, ErrBadMonitor) && isJSONType(httpsyntax.HeaderValue(resp.Header, "Content-Type"))
 }
 
 // resolveMonitor looks for a monitor in a body that newAccepted left
@@ -113,12 +121,21 @@ func (a *Accepted) Wait(ctx context.Context, opts *PollOptions) (Outcome, error)
 	// The 202's body is read (for a monitor) and drained under this ctx:
 	// a body that stalls does not outlast it.
 	if a.resp != nil && a.resp.Body != nil {
-		stop := context.AfterFunc(ctx, func() { a.resp.Body.Close() })
+		stop := func() bool { return false }
+		if ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, func() { a.resp.Body.Close() })
+		}
 		a.resolveMonitor()
 		discard(a)
 		stop()
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("semhttp: reading the 202: %w", err)
+			err = fmt.Errorf("semhttp: reading the 202: %w", err)
+			if a.Monitor == nil && errors.Is(a.MonitorErr, ErrNoMonitor) {
+				// The body that may have named it is gone: say why, to a
+				// second Wait too.
+				a.MonitorErr = fmt.Errorf("%w (%w)", ErrNoMonitor, err)
+			}
+			return nil, err
 		}
 	}
 	c := a.client
@@ -134,29 +151,43 @@ func (a *Accepted) Wait(ctx context.Context, opts *PollOptions) (Outcome, error)
 	return p.Wait(ctx)
 }
 
-// keepBody reads a body of known, small length into memory and closes
-// the original, giving its connection back; what could not be read comes
-// back as the error of the last read.
+// keepBody reads a body of known, small length (resp.ContentLength, at
+// most maxStatusBody) into memory and closes the original, giving its
+// connection back; what could not be read comes back as the error of the
+// last read. A body longer than it said (a response built by hand) is
+// read on up to maxStatusBody, and past that left open behind the bytes
+// read.
 func keepBody(resp *http.Response) {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxStatusBody+1))
-	resp.Body.Close()
-	resp.Body = &replayBody{data: data, rest: errBody{err}}
-}
-
-// errBody is a body that is over: it ends with err, or io.EOF.
-type errBody struct{ err error }
-
-func (e errBody) Read([]byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
+	n := int(resp.ContentLength)
+	data := make([]byte, n, n+1)
+	k, err := io.ReadFull(resp.Body, data)
+	data = data[:k]
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF // nothing of a body that has a length
 	}
-	return 0, io.EOF
+	for m := 0; err == nil && m == 0; {
+		m, err = resp.Body.Read(data[k : k+1]) // the end, as it should be?
+		if m == 1 {
+			more, rerr := io.ReadAll(io.LimitReader(resp.Body, int64(maxStatusBody-k)))
+			data, err = append(data[:k+1], more...), rerr
+			if err == nil && len(data) > maxStatusBody {
+				resp.Body = &replayBody{data: data, rest: resp.Body}
+				return
+			}
+			if err == nil {
+				err = io.EOF
+			}
+		}
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	resp.Body.Close()
+	resp.Body = &replayBody{data: data, err: err}
 }
-
-func (errBody) Close() error { return nil }
 
 // findMonitor looks for the monitor in the headers, in order, then (when
 // peek) in a JSON body. A body it reads is put back whole.
@@ -238,7 +269,8 @@ func monitorLink(body []byte, base *url.URL) (*url.URL, error) {
 		// The best-ranked member that holds a link: one pass over the
 		// object's (few) members rather than a lookup per known name.
 		best, bestRank, bestLink := "", len(bodyLinkRank), ""
-		for name, raw := range o {
+		for _, m := range o {
+			name, raw := m.name, m.raw
 			rank, known := bodyLinkRank[name]
 			if !known || rank >= bestRank {
 				continue
@@ -268,7 +300,8 @@ func linkString(raw json.RawMessage) (string, bool) {
 		return "", false // not a link object: spare the parse
 	}
 	if o := parseObject(raw); o != nil {
-		if s, ok := jsonString(o["href"]); ok {
+		if raw, ok := o.get("href"); ok {
+			s, _ := jsonString(raw)
 			return s, s != ""
 		}
 	}
@@ -304,14 +337,18 @@ func checkMonitorURL(u, from *url.URL) error {
 	case from != nil && from.Scheme == "https" && u.Scheme == "http":
 		return fmt.Errorf("%w: https to http downgrade to %s", ErrBadMonitor, httpsyntax.Redact(u))
 	}
-	s := u.String()
-	if len(s) > 8<<10 {
-		return fmt.Errorf("%w: %d bytes long", ErrBadMonitor, len(s))
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f {
-			return fmt.Errorf("%w: control character", ErrBadMonitor)
+	// Field by field, without spelling the URL out (a poll checks one).
+	n := 0
+	for _, part := range [...]string{u.Host, u.Opaque, u.Path, u.RawPath, u.RawQuery, u.Fragment, u.RawFragment} {
+		n += len(part)
+		for i := 0; i < len(part); i++ {
+			if c := part[i]; c < 0x20 || c == 0x7f {
+				return fmt.Errorf("%w: control character", ErrBadMonitor)
+			}
 		}
+	}
+	if n > 8<<10 {
+		return fmt.Errorf("%w: %d bytes long", ErrBadMonitor, n)
 	}
 	return nil
 }
@@ -333,7 +370,8 @@ func peekBody(resp *http.Response) (data []byte, ok bool, err error) {
 // replayBody serves peeked bytes then the rest of the original body.
 type replayBody struct {
 	data []byte
-	rest io.ReadCloser
+	rest io.ReadCloser // nil when the body was read to its end (keepBody)
+	err  error         // then, how it ended: nil for io.EOF
 }
 
 func (r *replayBody) Read(p []byte) (int, error) {
@@ -342,22 +380,36 @@ func (r *replayBody) Read(p []byte) (int, error) {
 		r.data = r.data[n:]
 		return n, nil
 	}
-	return r.rest.Read(p)
+	switch {
+	case r.rest != nil:
+		return r.rest.Read(p)
+	case r.err != nil:
+		return 0, r.err
+	}
+	return 0, io.EOF
 }
 
-func (r *replayBody) Close() error { return r.rest.Close() }
+func (r *replayBody) Close() error {
+	if r.rest == nil {
+		return nil
+	}
+	return r.rest.Close()
+}
 
 // mayBeStatusDocument reports whether a monitor answer's body is worth
 // reading as a status document: JSON, untyped, or text/plain (which
 // servers that forget the Content-Type get from Go's sniffing).
 func mayBeStatusDocument(ct string) bool {
-	if ct == "" || isJSONType(ct) {
+	if ct == "" || ct == "application/json" || isJSONType(ct) {
 		return true
 	}
 	return httpsyntax.MediaType(ct) == "text/plain"
 }
 
 func isJSONType(ct string) bool {
+	if ct == "application/json" {
+		return true // as most send it: spare the parse
+	}
 	mt := httpsyntax.MediaType(ct)
 	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
 }

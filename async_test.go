@@ -914,8 +914,8 @@ func TestAsyncMonitorDiscovery(t *testing.T) {
 		body, want string
 		from       string
 	}{
-		{[]string{"Location", "/l", "Content-Location", "/cl", "Azure-AsyncOperation", "/az", "Operation-Location", "/op"}, "", "https://api.test/op", fromOperationLocation},
-		{[]string{"Location", "/l", "Content-Location", "/cl", "Azure-AsyncOperation", "/az"}, "", "https://api.test/az", fromAzureAsyncOperation},
+		{[]string{"Location", "/l", "Content-Location", "/cl", "Azure-AsyncOperation", "/az", "Operation-Location", "/op"}, "", "https://api.test/az", fromAzureAsyncOperation},
+		{[]string{"Location", "/l", "Content-Location", "/cl", "Operation-Location", "/op"}, "", "https://api.test/op", fromOperationLocation},
 		{[]string{"Location", "/l", "Content-Location", "/cl"}, "", "https://api.test/l", fromLocation},
 		{[]string{"Content-Location", "status/1"}, "", "https://api.test/v1/status/1", fromContentLocation},
 		// A refused header falls through to the next usable one.

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
@@ -62,7 +59,11 @@ type PollResponse struct {
 	StatusCode int
 	Header     http.Header
 	// Body holds the body when it is JSON (or untyped) and at most 1 MiB
-	// long; nil otherwise.
+	// long. Of a longer JSON object it holds the top-level members the
+	// default interpreter reads (status, done, error, percent and link
+	// members, name, properties, metadata, data) that its first MiB holds
+	// whole, up to 64 KiB each: a long succeeded document is then the
+	// result, streamed whole. Nil otherwise.
 	Body []byte
 	// URL is the monitor URL that answered; links are resolved against it.
 	URL *url.URL
@@ -79,9 +80,10 @@ type PollResponse struct {
 	// OriginalURL is the URL of that request (the resource a PUT or PATCH
 	// wrote).
 	OriginalURL *url.URL
-	// Location is the 202's Location header when the monitor came from
-	// another header (Operation-Location, Azure-AsyncOperation): where the
-	// final resource is when a status document gives no link of its own.
+	// Location is the Location header of the response that started the
+	// operation, when the monitor came from another header
+	// (Operation-Location, Azure-AsyncOperation): where a POST's result is
+	// (see DefaultStatusInterpreter).
 	Location *url.URL
 }
 
@@ -297,7 +299,7 @@ func resultByMethod(doc, holder jsonObject, r PollResponse) *url.URL {
 		return cloneURL(r.Location)
 	}
 	for _, o := range [...]jsonObject{holder, doc} {
-		if raw, ok := o.get("resourcelocation"); ok {
+		if raw, ok := o.get("resourcelocation"); ok { // (a nil holder has none)
 			if s, ok := linkString(raw); ok {
 				if u, err := parseReference(r.URL, s); err == nil && u.IsAbs() {
 					return u
@@ -316,7 +318,7 @@ type docStatus struct {
 	errored  bool            // beside done:true, a non-null "error"
 	response json.RawMessage // beside done:true, the "response" member
 	percent  float64
-	holder   jsonObject // the object holding the status
+	holder   jsonObject // the object holding the status, when not the document
 }
 
 func (s docStatus) state() (JobState, bool) {
@@ -349,100 +351,147 @@ func (s docStatus) state() (JobState, bool) {
 	return StateRunning, false
 }
 
-// readStatus finds the status word, done flag and percent in doc.
+// readStatus finds the status word, done flag and percent in doc. Each
+// object is read in one pass over its members, the best-ranked name of
+// each kind winning (statusNames, percentNames), so that the cost follows
+// the document's size, not the vocabulary's.
 func readStatus(doc jsonObject) docStatus {
 	st := docStatus{percent: -1}
 	if doc == nil {
 		return st
 	}
-	holders := []jsonObject{doc, doc.object("properties"), doc.object("data").object("attributes"), doc.object("metadata")}
-	for _, o := range holders {
+	for i, o := range [...]jsonObject{doc, doc.object("properties"), doc.object("data").object("attributes"), doc.object("metadata")} {
 		if o == nil {
 			continue
 		}
 		if st.word == "" {
-			for _, name := range statusNames {
-				if w, ok := o.stringMember(name); ok {
-					st.word, st.holder = w, o
-					break
-				}
-				// "status": {"state": "RUNNING"} style.
-				if inner := o.object(name); inner != nil {
-					for _, n2 := range []string{"state", "status", "phase"} {
-						if w, ok := inner.stringMember(n2); ok {
-							st.word, st.holder = w, o
-							break
-						}
-					}
-				}
-				if st.word != "" {
-					break
-				}
+			if st.word = o.statusWord(); st.word != "" && i > 0 {
+				st.holder = o
 			}
 		}
 		if st.percent < 0 {
 			st.percent = o.percent()
 		}
 	}
-	if raw, ok := doc.get("done"); ok {
-		var b bool
-		if json.Unmarshal(raw, &b) == nil {
-			st.done, st.doneVal = true, b
-			if b {
-				if resp, ok := doc.get("response"); ok && !isNull(resp) {
-					st.response = resp
-				}
-				if e, ok := doc.get("error"); ok && !isNull(e) {
-					st.errored = true
-				}
-			}
-		}
-	}
-	if st.holder == nil {
-		st.holder = doc
-	}
+	st.readDone(doc)
 	return st
 }
 
-func (o jsonObject) percent() float64 {
-	for _, name := range percentNames {
-		raw, ok := o.get(name)
+// readDone reads Google's AIP-151 operation: a boolean done (with error or
+// response beside a true one), or, as proto3 JSON leaves a false done
+// out, an operation's name ("operations/..." at its end) without done.
+func (st *docStatus) readDone(doc jsonObject) {
+	raw, ok := doc.get("done")
+	if !ok {
+		if name, ok := doc.stringMember("name"); ok && strings.Contains(name, "operations/") && st.word == "" {
+			st.done = true // done: false, left out
+		}
+		return
+	}
+	var b bool
+	if json.Unmarshal(raw, &b) != nil {
+		return
+	}
+	st.done, st.doneVal = true, b
+	if b {
+		if resp, ok := doc.get("response"); ok && !isNull(resp) {
+			st.response = resp
+		}
+		if e, ok := doc.get("error"); ok && !isNull(e) {
+			st.errored = true
+		}
+	}
+}
+
+// rank maps each name of a vocabulary to its place in it.
+func rank(names []string) map[string]int {
+	m := make(map[string]int, len(names))
+	for i, n := range names {
+		m[n] = i
+	}
+	return m
+}
+
+var (
+	statusRank  = rank(statusNames)
+	percentRank = rank(percentNames)
+	finalRank   = rank(finalNames)
+)
+
+// statusWord is o's status: the best-ranked status member that is a
+// non-blank string, or an object with a state, status or phase string
+// ("status": {"state": "RUNNING"}).
+func (o jsonObject) statusWord() string {
+	best, word := len(statusNames), ""
+	for _, m := range o {
+		r, ok := statusRank[m.name]
+		raw := m.raw
+		if !ok || r >= best {
+			continue
+		}
+		w, ok := jsonString(raw)
 		if !ok {
+			inner := parseObject(raw)
+			for _, n2 := range [...]string{"state", "status", "phase"} {
+				if w, ok = inner.stringMember(n2); ok {
+					break
+				}
+			}
+		}
+		if ok && strings.TrimSpace(w) != "" {
+			best, word = r, w
+		}
+	}
+	return word
+}
+
+// percent is o's best-ranked percent member in 0–100 (a number, or a
+// string such as "45%"), else -1.
+func (o jsonObject) percent() float64 {
+	best, pct := len(percentNames), -1.0
+	for _, m := range o {
+		r, ok := percentRank[m.name]
+		raw := m.raw
+		if !ok || r >= best {
 			continue
 		}
 		var f float64
-		if json.Unmarshal(raw, &f) != nil {
-			var s string
-			if json.Unmarshal(raw, &s) != nil {
-				continue
-			}
-			s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				continue
-			}
-			f = v
+		var err error
+		if s, ok := jsonString(raw); ok {
+			f, err = strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+		} else {
+			// A JSON number (doc came through the decoder) parses alike.
+			f, err = strconv.ParseFloat(string(bytes.TrimSpace(raw)), 64)
 		}
-		if f >= 0 && f <= 100 && !math.IsNaN(f) {
-			return f
+		if err == nil && f >= 0 && f <= 100 {
+			best, pct = r, f
 		}
 	}
-	return -1
+	return pct
 }
 
-// finalLink is where a succeeded status document says the result is.
+// finalLink is where a succeeded status document says the result is: the
+// best-ranked link of the object holding the status (nil: doc), else of
+// doc, else of its links, _links or data.links; else the answer's
+// Location header; else the 202's Location.
 func finalLink(doc, holder jsonObject, r PollResponse) *url.URL {
-	for _, o := range []jsonObject{holder, doc, doc.object("links"), doc.object("_links"), doc.object("data").object("links")} {
-		for _, name := range finalNames {
-			raw, ok := o.get(name)
-			if !ok {
+	for _, o := range [...]jsonObject{holder, doc, doc.object("links"), doc.object("_links"), doc.object("data").object("links")} {
+		best := len(finalNames)
+		var link *url.URL
+		for _, m := range o {
+			rk, ok := finalRank[m.name]
+			raw := m.raw
+			if !ok || rk >= best {
 				continue
 			}
 			if s, ok := linkString(raw); ok {
 				if u, err := parseReference(r.URL, s); err == nil && u.IsAbs() {
-					return u
+					best, link = rk, u
 				}
 			}
+		}
+		if link != nil {
+			return link
 		}
 	}
 	if u, err := headerLink(r.Header, "Location", r.URL); err == nil && u != nil {
@@ -457,7 +506,7 @@ func finalLink(doc, holder jsonObject, r PollResponse) *url.URL {
 
 // headerLink parses the single value of header h, resolved against base.
 func headerLink(h http.Header, name string, base *url.URL) (*url.URL, error) {
-	vals := h.Values(name)
+	vals := h[name] // name is canonical
 	if len(vals) != 1 {
 		return nil, nil
 	}
@@ -526,137 +575,4 @@ func fillFromCodeMessage(p *Problem) {
 			p.Detail = s
 		}
 	}
-}
-
-// jsonObject is a JSON object with case- and punctuation-insensitive
-// member lookup.
-type jsonObject map[string]json.RawMessage
-
-// parseObject parses body as a JSON object; nil when it is not one. Member
-// names are normalized; when two normalize alike the first in sorted order
-// of the original names wins, so lookups are deterministic.
-func parseObject(body []byte) jsonObject {
-	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '{' {
-		return nil // not an object: spare the decoder (and its error)
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil || m == nil {
-		return nil
-	}
-	same := true
-	for k := range m {
-		if !isNormalized(k) {
-			same = false
-			break
-		}
-	}
-	if same {
-		return jsonObject(m) // names like "status": nothing to rename
-	}
-	o := make(jsonObject, len(m))
-	for k, v := range m {
-		o[normalize(k)] = v
-	}
-	if len(o) == len(m) {
-		return o // no two names normalize alike: order does not matter
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	clear(o)
-	for _, k := range keys {
-		n := normalize(k)
-		if _, dup := o[n]; !dup {
-			o[n] = m[k]
-		}
-	}
-	return o
-}
-
-// jsonString decodes raw when it is a JSON string. One without escapes,
-// control characters or invalid UTF-8 (nearly every status word and link)
-// is sliced out as it is, which is what the decoder would return.
-func jsonString(raw json.RawMessage) (string, bool) {
-	raw = bytes.Trim(raw, " \t\r\n") // JSON's white space
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
-	}
-	if in := raw[1 : len(raw)-1]; raw[len(raw)-1] == '"' && plainJSONString(in) {
-		return string(in), true
-	}
-	var s string
-	err := json.Unmarshal(raw, &s)
-	return s, err == nil
-}
-
-// plainJSONString reports whether b, between a JSON string's quotes, has
-// nothing the decoder would change or refuse.
-func plainJSONString(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return utf8.Valid(b)
-}
-
-func (o jsonObject) get(normName string) (json.RawMessage, bool) {
-	if o == nil {
-		return nil, false
-	}
-	raw, ok := o[normName]
-	return raw, ok
-}
-
-func (o jsonObject) object(normName string) jsonObject {
-	raw, ok := o.get(normName)
-	if !ok {
-		return nil
-	}
-	return parseObject(raw)
-}
-
-func (o jsonObject) stringMember(normName string) (string, bool) {
-	raw, ok := o.get(normName)
-	if !ok {
-		return "", false
-	}
-	s, ok := jsonString(raw)
-	if !ok || strings.TrimSpace(s) == "" {
-		return "", false
-	}
-	return s, true
-}
-
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
-// normalize lower-cases s and drops '_', '-', '.' and spaces.
-func normalize(s string) string {
-	if isNormalized(s) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_' || c == '-' || c == ' ' || c == '.':
-		case 'A' <= c && c <= 'Z':
-			b.WriteByte(c + 'a' - 'A')
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-func isNormalized(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '_' || c == '-' || c == ' ' || c == '.' || 'A' <= c && c <= 'Z' {
-			return false
-		}
-	}
-	return true
 }

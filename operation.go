@@ -37,22 +37,27 @@ func statusMonitor(from string) bool {
 }
 
 // NewPoller returns a Poller for the operation that out stands for, polled
-// through c: the job of a 202 with a monitor (or, for a GET, with none:
-// the same GET is sent again until it is not answered 202); a 200 or 201
-// that names an Operation-Location or Azure-AsyncOperation and whose body
-// does not already say the operation ended; a PUT or PATCH answered 200 or
-// 201 whose body reports a provisioningState still in progress (the
-// resource's URL is polled). For any other outcome, nothing is running:
-// the Poller is already done, and its result is out itself (or a
-// *[JobError] when out's body says the operation failed or was canceled).
-// [Accepted.Wait] is the short way for a 202.
+// through c: the job of a 202 with a monitor (or, for a GET or HEAD, with
+// none: the same request is sent again until it is not answered 202); a
+// 200 or 201 that names an Azure-AsyncOperation or Operation-Location,
+// unless its body (read for its provisioningState, or an AIP-151 done)
+// says the operation already ended; a PUT or PATCH answered 200 or 201
+// whose provisioningState is still in progress (the resource's URL is
+// polled). For any other outcome, nothing is running: the Poller is
+// already done, and its result is out itself (or a *[JobError] when out's
+// body says the operation failed or was canceled). [Accepted.Wait] is the
+// short way for a 202.
 //
-// It fails with an error wrapping [ErrNoMonitor] or [ErrBadMonitor] when a
-// 202 to a request that is not safe to repeat named nothing usable. To
-// read a status from a 200 or 201, NewPoller reads up to 1 MiB of its JSON
-// body (under the original request's context) and puts it back whole: the
-// outcome's body stays the caller's to read and close; closing it after the
-// Poller returned it as its result is harmless.
+// It fails with an error wrapping [ErrNoMonitor] for a 202 to a request
+// that is not safe to repeat that names no monitor (and for an outcome
+// built by hand without a response or monitor), with [ErrBadMonitor] when
+// the monitor named was refused, and with the read error when the 200 or
+// 201's body was cut short. To read a 200 or 201's status, NewPoller reads
+// its JSON body when its length is known and at most 1 MiB (a body of
+// unknown length is not waited on: a monitor is then polled, and a
+// resource is taken as it is) and puts it back whole: the outcome's body
+// stays the caller's to read and close; closing it after the Poller
+// returned it as its result is harmless.
 func (c *Client) NewPoller(out Outcome, opts *PollOptions) (*Poller, error) {
 	c.init()
 	if out == nil {
@@ -65,18 +70,14 @@ func (c *Client) NewPoller(out Outcome, opts *PollOptions) (*Poller, error) {
 	p.lastAt = p.started
 	resp := out.Response()
 	reqURL := requestURL(resp)
-	if reqURL != nil {
-		p.origin = httpsyntax.Origin(reqURL)
-		p.st.Origin = p.origin.String()
-	}
 	if r := requestOf(resp); r != nil {
 		p.header = forwardable(r.Header)
 		p.st.Method = methodOf(r)
 		p.orig = cloneURL(reqURL)
 		if p.orig != nil {
 			p.orig.User, p.orig.Fragment, p.orig.RawFragment = nil, "", ""
-			p.st.Orig = p.orig.String()
 		}
+		p.origin = p.orig // compared as an origin only (SameOrigin)
 	}
 	monitor, from, err := p.operationOf(out)
 	if err != nil {
@@ -88,15 +89,18 @@ func (c *Client) NewPoller(out Outcome, opts *PollOptions) (*Poller, error) {
 	if err := checkMonitorURL(monitor, reqURL); err != nil {
 		return nil, err
 	}
-	p.monitor, p.st.Monitor, p.st.From = monitor, monitor.String(), from
+	p.monitor, p.st.From = monitor, from
 	p.monitorSame = httpsyntax.SameOrigin(p.monitor, p.origin)
 	if statusMonitor(from) && resp != nil {
 		if loc, err := responseLocation(resp); err == nil && loc != nil && checkMonitorURL(loc, reqURL) == nil {
 			p.loc = loc
-			p.st.Location = loc.String()
 		}
 	}
-	p.hint, p.hasHint = retryAfter(resp)
+	if a, ok := out.(*Accepted); ok && !a.unsettled {
+		p.hint, p.hasHint = a.RetryAfter, a.retryHint || a.RetryAfter > 0
+	} else {
+		p.hint, p.hasHint = retryAfter(resp)
+	}
 	return p, nil
 }
 
@@ -125,32 +129,46 @@ func (p *Poller) operationOf(out Outcome) (*url.URL, string, error) {
 		if code != http.StatusOK && code != http.StatusCreated {
 			break
 		}
-		var doc jsonObject
-		if mayBeStatusDocument(httpsyntax.HeaderValue(resp.Header, "Content-Type")) {
-			if body, ok, _ := peekBody(resp); ok {
-				doc = parseObject(body)
-			}
-		}
 		monitor, from, err := findMonitor(resp, false)
 		if !statusMonitor(from) && (len(resp.Header["Operation-Location"]) > 0 || len(resp.Header["Azure-Asyncoperation"]) > 0) {
 			// A refused status monitor is not "nothing running".
 			return nil, "", fmt.Errorf("%w: the %d's operation monitor", ErrBadMonitor, code)
 		}
-		if err == nil && statusMonitor(from) {
-			// The body may say the operation already ended.
-			st := readStatus(doc)
-			if state, known := st.state(); !known || state == StateRunning {
-				return monitor, from, nil
-			}
-			return nil, "", p.endedAt(out, doc, readStatus(doc))
+		status := err == nil && statusMonitor(from)
+		resource := (method == http.MethodPut || method == http.MethodPatch) && p.orig != nil
+		if !status && !resource {
+			break
 		}
-		if (method == http.MethodPut || method == http.MethodPatch) && p.orig != nil {
-			if st := readProvisioningState(doc); st.word != "" {
-				if state, _ := st.state(); state == StateRunning {
-					return p.orig, fromResource, nil
-				}
-				return nil, "", p.endedAt(out, doc, st)
+		// The body is the resource (or an AIP-151 operation): only its
+		// provisioningState, or done, says whether the operation ended. It
+		// is read only when its length is known and small: NewPoller has
+		// no context to end a body that stalls.
+		var doc jsonObject
+		if n := resp.ContentLength; n > 0 && n <= maxStatusBody && mayBeStatusDocument(httpsyntax.HeaderValue(resp.Header, "Content-Type")) {
+			body, ok, rerr := peekBody(resp)
+			if rerr != nil {
+				return nil, "", fmt.Errorf("semhttp: reading the body of the %d: %w", code, rerr)
 			}
+			if ok {
+				doc = parseObject(body)
+			}
+		}
+		st := readProvisioningState(doc)
+		if status && st.word == "" {
+			st.readDone(doc)
+		}
+		state, _ := st.state()
+		switch {
+		case st.word == "" && !st.done:
+			if status {
+				return monitor, from, nil // nothing said: the monitor will
+			}
+		case state == StateRunning && status:
+			return monitor, from, nil
+		case state == StateRunning:
+			return p.orig, fromResource, nil
+		default:
+			return nil, "", p.endedAt(out, doc, st)
 		}
 	}
 	p.finish(out, Progress{State: StateSucceeded, Percent: 100, StatusCode: resp.StatusCode})
@@ -184,11 +202,11 @@ func (p *Poller) endedAt(out Outcome, doc jsonObject, st docStatus) error {
 // the resource ("Running" for a VM), not the operation.
 func readProvisioningState(doc jsonObject) docStatus {
 	st := docStatus{percent: -1}
-	for _, o := range [...]jsonObject{doc, doc.object("properties")} {
-		if w, ok := o.stringMember("provisioningstate"); ok {
-			st.word, st.holder = w, o
-			return st
-		}
+	if w, ok := doc.stringMember("provisioningstate"); ok {
+		st.word = w
+	} else if props := doc.object("properties"); props != nil {
+		st.word, _ = props.stringMember("provisioningstate")
+		st.holder = props
 	}
 	return st
 }
@@ -196,7 +214,7 @@ func readProvisioningState(doc jsonObject) docStatus {
 // forwardable copies the request headers a poll may reuse: everything but
 // headers about the request's body, preconditions, preferences and keys.
 func forwardable(h http.Header) http.Header {
-	out := make(http.Header)
+	var out http.Header
 	for k, v := range h {
 		ck := http.CanonicalHeaderKey(k)
 		if strings.HasPrefix(ck, "Content-") || strings.HasPrefix(ck, "If-") {
@@ -206,6 +224,9 @@ func forwardable(h http.Header) http.Header {
 		case "Idempotency-Key", "Prefer", "Range", "Expect", "Transfer-Encoding", "Trailer",
 			"Connection", "Upgrade", "Te", "Host", "Digest", "Repr-Digest", "Keep-Alive":
 			continue
+		}
+		if out == nil {
+			out = make(http.Header, len(h))
 		}
 		out[ck] = append([]string(nil), v...)
 	}

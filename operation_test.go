@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,15 +45,15 @@ func newAPIServer(t testing.TB, routes map[string][]http.HandlerFunc) *apiServer
 
 func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := r.Method + " " + r.URL.Path
+	s.mu.Lock()
+	i := s.hits[key] // counted whether routed or not
+	s.hits[key]++
+	s.mu.Unlock()
 	script, ok := s.routes[key]
 	if !ok {
 		http.Error(w, "no route "+key, http.StatusMethodNotAllowed)
 		return
 	}
-	s.mu.Lock()
-	i := s.hits[key]
-	s.hits[key]++
-	s.mu.Unlock()
 	script[min(i, len(script)-1)](w, r)
 }
 
@@ -170,7 +172,8 @@ func TestOperationMonitorOnFinished200(t *testing.T) {
 		state      JobState
 	}{
 		{"succeeded", `{"properties":{"provisioningState":"Succeeded"}}`, StateSucceeded},
-		{"failed", `{"status":"Failed","error":{"code":"Conflict","message":"name taken"}}`, StateFailed},
+		{"failed", `{"provisioningState":"Failed","error":{"code":"Conflict","message":"name taken"}}`, StateFailed},
+		{"AIP-151 done", `{"name":"operations/1","done":true,"response":{"id":1}}`, StateSucceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newAPIServer(t, map[string][]http.HandlerFunc{
@@ -202,6 +205,76 @@ func TestOperationMonitorOnFinished200(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The first answer's body is the resource: its own "status" says nothing
+// about the operation (azcore reads only provisioningState there), and a
+// body cut short is an error, not a finished operation.
+func TestOperationFirstBodyIsTheResource(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"properties":{"status":"Failed","provisioningState":"Creating"}}`,
+		`{"status":"Completed","properties":{"provisioningState":"Updating"}}`,
+		`{"status":"Failed"}`,
+	} {
+		s := newAPIServer(t, map[string][]http.HandlerFunc{
+			"PUT /things/1": {answer(http.StatusCreated, body, "Azure-AsyncOperation", "/ops/1")},
+			"GET /ops/1":    {answer(http.StatusOK, `{"status":"Succeeded"}`)},
+			"GET /things/1": {answer(http.StatusOK, `{"ok":true}`)},
+		})
+		c := newTestClient(t)
+		p, err := c.NewPoller(s.send(c, http.MethodPut, "/things/1", `{}`), fastPoll())
+		if err != nil || p.Done() {
+			t.Fatalf("%s: NewPoller done %v, %v; want a running operation", body, p != nil && p.Done(), err)
+		}
+		out, err := p.Wait(context.Background())
+		wantBody(t, out, err, `{"ok":true}`)
+	}
+	t.Run("cut short", func(t *testing.T) {
+		s := newAPIServer(t, map[string][]http.HandlerFunc{
+			"PUT /things/1": {func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "100")
+				w.WriteHeader(http.StatusOK)
+				w.Write([]byte(`{"provisioningState":"Creat`))
+			}},
+		})
+		c := newTestClient(t)
+		out := s.send(c, http.MethodPut, "/things/1", `{}`)
+		defer out.Close()
+		if p, err := c.NewPoller(out, nil); err == nil {
+			t.Fatalf("NewPoller of a body cut short: done %v, no error", p.Done())
+		}
+	})
+	t.Run("stalled body", func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		s := newAPIServer(t, map[string][]http.HandlerFunc{
+			"PUT /things/1": {func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Operation-Location", "/ops/1")
+				w.WriteHeader(http.StatusCreated)
+				w.Write([]byte(`{"provisioningState":`))
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+				case <-release:
+				}
+			}},
+			"GET /ops/1": {answer(http.StatusOK, `{"status":"Running"}`)},
+		})
+		c := newTestClient(t)
+		out := s.send(c, http.MethodPut, "/things/1", `{}`)
+		defer out.Close()
+		done := make(chan error, 1)
+		go func() { _, err := c.NewPoller(out, nil); done <- err }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("NewPoller is blocked on a body that stalls")
+		}
+	})
 }
 
 // A 201 whose status monitor is refused (userinfo, a downgrade) is not a
@@ -496,6 +569,24 @@ func TestOperationAIP151(t *testing.T) {
 	}, func(t *testing.T, s *apiServer, out Outcome, err error) {
 		wantBody(t, out, err, `{"imported":12}`)
 	})
+	// proto3 JSON leaves a false done out: a running operation is a name
+	// and metadata.
+	t.Run("done left out", func(t *testing.T) {
+		for _, from := range []string{"Location", "Operation-Location"} {
+			eachWay(t, func(t *testing.T) (*apiServer, func(*Client) Outcome) {
+				s := newAPIServer(t, map[string][]http.HandlerFunc{
+					"POST /v1/books:import": {answer(http.StatusAccepted, "", from, "/v1/projects/p/operations/9")},
+					"GET /v1/projects/p/operations/9": {
+						answer(http.StatusOK, `{"name":"projects/p/operations/9","metadata":{"progressPercent":10}}`),
+						answer(http.StatusOK, `{"name":"projects/p/operations/9","done":true,"response":{"imported":3}}`),
+					},
+				})
+				return s, func(c *Client) Outcome { return s.send(c, http.MethodPost, "/v1/books:import", `{}`) }
+			}, func(t *testing.T, s *apiServer, out Outcome, err error) {
+				wantBody(t, out, err, `{"imported":3}`)
+			})
+		}
+	})
 	t.Run("error", func(t *testing.T) {
 		eachWay(t, func(t *testing.T) (*apiServer, func(*Client) Outcome) {
 			s := newAPIServer(t, map[string][]http.HandlerFunc{
@@ -553,6 +644,35 @@ func TestOperationWaitObeysItsContextOnAStalled202(t *testing.T) {
 	}
 	if d := time.Since(begin); d > 5*time.Second {
 		t.Fatalf("Wait took %v past a 50ms deadline", d)
+	}
+	// The monitor was in the header: a second Wait polls it.
+	if out, err := a.Wait(context.Background(), fastPoll()); err != nil {
+		t.Fatalf("second Wait = %v", err)
+	} else {
+		out.Close()
+	}
+	// A monitor only the stalled body could name is lost with it: a second
+	// Wait says why.
+	s2 := newAPIServer(t, map[string][]http.HandlerFunc{
+		"POST /jobs": {func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			w.Write([]byte(`{"statusUrl":`))
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}},
+	})
+	a = s2.send(c, http.MethodPost, "/jobs", `{}`).(*Accepted)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if _, err := a.Wait(ctx2, fastPoll()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait = %v, want its deadline", err)
+	}
+	if _, err := a.Wait(context.Background(), fastPoll()); !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrNoMonitor) {
+		t.Fatalf("second Wait = %v, want ErrNoMonitor with the first one's deadline as the reason", err)
 	}
 }
 
@@ -761,6 +881,128 @@ func FuzzJSONString(f *testing.F) {
 		wantOK := json.Unmarshal(raw, &want) == nil && bytes.HasPrefix(bytes.Trim(raw, " \t\r\n"), []byte(`"`))
 		if ok != wantOK || got != want {
 			t.Fatalf("jsonString(%q) = %q, %v; the decoder says %q, %v", raw, got, ok, want, wantOK)
+		}
+	})
+}
+
+// FuzzParseObject holds parseObject's splitter equal to a decode through
+// encoding/json (then the same normalization).
+func FuzzParseObject(f *testing.F) {
+	for _, s := range []string{`{"status":"Running","percentComplete":40}`, ` { "a" : [1,{"b":"}"}] , "A":null } `,
+		`{"x":"\"}","x":2}`, `{"St\u0061tus":"ok","status_":1}`, `{}`, `[]`, `{"a":1,}`, "{\"\xff\":1}", `{"a":{"b":{"c":[]}}}`, `"s"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got := parseObject(body)
+		var m map[string]json.RawMessage
+		if json.Unmarshal(body, &m) != nil || m == nil {
+			if got != nil {
+				t.Fatalf("parseObject(%q) = %v; the decoder refuses it", body, got)
+			}
+			return
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		want := map[string]json.RawMessage{}
+		for _, k := range keys {
+			if _, dup := want[normalize(k)]; !dup {
+				want[normalize(k)] = m[k]
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("parseObject(%q) = %q, want %q", body, got, want)
+		}
+		for k, v := range want {
+			if raw, ok := got.get(k); !ok || !bytes.Equal(raw, v) {
+				t.Fatalf("parseObject(%q)[%q] = %q, want %q", body, k, raw, v)
+			}
+		}
+	})
+}
+
+// keepBody gives the connection back and the bytes to the caller, also
+// for a response built by hand whose length is wrong.
+func TestKeepBody(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", maxStatusBody+100)
+	for _, tc := range []struct {
+		name, body string
+		length     int64
+		err        error
+		closed     bool
+	}{
+		{"exact", `{"a":1}`, 7, nil, true},
+		{"empty", ``, 0, nil, true},
+		{"short of its length", `{"a"`, 7, io.ErrUnexpectedEOF, true},
+		{"longer than it says", `{"a":1}`, 0, nil, true},
+		{"far longer than it says", big, 2, nil, false},
+	} {
+		sb := &stubBody{r: strings.NewReader(tc.body)}
+		resp := &http.Response{Body: sb, ContentLength: tc.length}
+		keepBody(resp)
+		if sb.closed != tc.closed {
+			t.Errorf("%s: original closed %v, want %v", tc.name, sb.closed, tc.closed)
+		}
+		got, err := io.ReadAll(resp.Body)
+		if string(got) != tc.body || err != tc.err {
+			t.Errorf("%s: replayed %d bytes, %v; want %d, %v", tc.name, len(got), err, len(tc.body), tc.err)
+		}
+		resp.Body.Close()
+		if !sb.closed {
+			t.Errorf("%s: Close did not close the original", tc.name)
+		}
+	}
+}
+
+// A status document longer than the 1 MiB read for its status (Azure's
+// Document Intelligence answers several): its status is read from its
+// first members and the document streams on whole as the result.
+func TestOperationLongStatusDocument(t *testing.T) {
+	t.Parallel()
+	pages := `[` + strings.Repeat(`{"lines":["lorem ipsum dolor sit amet"]},`, 60000) + `{}]`
+	long := `{"status":"succeeded","createdDateTime":"2026-12-01T00:00:00Z","analyzeResult":{"pages":` + pages + `}}`
+	if len(long) < 2*maxStatusBody {
+		t.Fatalf("document of %d bytes, want > 2 MiB", len(long))
+	}
+	runningLong := `{"status":"running","analyzeResult":{"pages":` + pages + `}}`
+	s := newAPIServer(t, map[string][]http.HandlerFunc{
+		"POST /analyze": {answer(http.StatusAccepted, "", "Operation-Location", "/ops/1")},
+		"GET /ops/1":    {answer(http.StatusOK, runningLong), answer(http.StatusOK, long)},
+	})
+	c := newTestClient(t)
+	p, err := c.NewPoller(s.send(c, http.MethodPost, "/analyze", `{}`), fastPoll())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Wait(context.Background())
+	wantBody(t, out, err, long)
+	if n := s.count("GET /ops/1"); n != 2 {
+		t.Fatalf("monitor polled %d times, want 2 (a long running document is running)", n)
+	}
+	// Far inside, the status is not found: an error, not a success.
+	late := `{"analyzeResult":{"pages":` + pages + `},"status":"succeeded"}`
+	s = newAPIServer(t, map[string][]http.HandlerFunc{
+		"POST /analyze": {answer(http.StatusAccepted, "", "Operation-Location", "/ops/1")},
+		"GET /ops/1":    {answer(http.StatusOK, late)},
+	})
+	p, _ = c.NewPoller(s.send(c, http.MethodPost, "/analyze", `{}`), fastPoll())
+	if _, err := p.Wait(context.Background()); !errors.Is(err, ErrMonitorAnswer) {
+		t.Fatalf("Wait = %v, want ErrMonitorAnswer for a status past the first MiB", err)
+	}
+}
+
+// FuzzPrefixMembers: what a long document's first bytes give the
+// interpreter is a JSON object, or nothing.
+func FuzzPrefixMembers(f *testing.F) {
+	f.Add([]byte(`{"status":"succeeded","analyzeResult":{"pages":[1,2`))
+	f.Add([]byte(`{"a":1,"done":true,"error":{"code":5},"x":"`))
+	f.Add([]byte(`[1,2,3`))
+	f.Fuzz(func(t *testing.T, prefix []byte) {
+		if out := prefixMembers(prefix); out != nil && !json.Valid(out) {
+			t.Fatalf("prefixMembers(%q) = %q, not JSON", prefix, out)
 		}
 	})
 }

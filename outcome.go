@@ -227,9 +227,10 @@ type Accepted struct {
 	// which never waits on a body; until then Monitor is nil and MonitorErr
 	// wraps [ErrNoMonitor].
 	Monitor *url.URL
-	// MonitorFrom says where Monitor was found: the header's name
-	// ("Operation-Location", "Azure-AsyncOperation", "Location",
-	// "Content-Location"), or "body" for a link in a JSON body.
+	// MonitorFrom says where Monitor was found: the header's name, the
+	// first of "Azure-AsyncOperation", "Operation-Location", "Location" and
+	// "Content-Location" that is usable, or "body" for a link in a JSON
+	// body.
 	MonitorFrom string
 	// MonitorErr is why no monitor could be used: it wraps [ErrNoMonitor]
 	// or [ErrBadMonitor]. Nil when Monitor is set.
@@ -238,6 +239,8 @@ type Accepted struct {
 	RetryAfter time.Duration
 
 	bodyLater bool // the body may name the monitor but was not read yet
+	unsettled bool // classified for a poll: see settle
+	retryHint bool // RetryAfter came from the response (it may be zero)
 }
 
 // NoContent is a 204 or 205: success without a body. Reset is true for 205

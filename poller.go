@@ -87,7 +87,7 @@ type PollOptions struct {
 	// Header is added to every poll and to the final-resource GET (the
 	// Authorization a resumed poller needs, say). Like the original
 	// request's headers, it is sent only to the origin of the request that
-	// got the 202.
+	// started the operation.
 	Header http.Header
 }
 
@@ -155,6 +155,7 @@ type Poller struct {
 	monitorSame bool
 
 	step sync.Mutex // serializes Poll
+	fu   followUp   // the current poll's (get)
 
 	mu    sync.Mutex // guards the rest
 	st    pollState
@@ -206,14 +207,13 @@ func (p *Poller) Wait(ctx context.Context) (Outcome, error) {
 		return nil, errZeroPoller
 	}
 	for {
-		if p.Done() {
+		d, gen, done, err := p.plan()
+		switch {
+		case done:
 			return p.Result()
-		}
-		d := p.nextWait()
-		if err := p.budget(d); err != nil {
+		case err != nil:
 			return nil, err
 		}
-		gen := p.generation()
 		if err := sleep(ctx, d); err != nil {
 			return nil, fmt.Errorf("semhttp: waiting for the next poll: %w", err)
 		}
@@ -224,7 +224,7 @@ func (p *Poller) Wait(ctx context.Context) (Outcome, error) {
 			p.step.Unlock()
 			continue
 		}
-		_, err := p.pollLocked(ctx, p.cfg.progress != nil)
+		_, err = p.pollLocked(ctx, p.cfg.progress != nil)
 		p.step.Unlock()
 		if err != nil {
 			return nil, err
@@ -238,11 +238,16 @@ func (p *Poller) generation() int {
 	return p.gen
 }
 
-// nextWait is how long until the next poll is due: the last answer's
-// Retry-After, else the next backoff step, counted from the last answer.
-func (p *Poller) nextWait() time.Duration {
+// plan says, under one lock, whether the job has ended, and else how
+// long until the next poll is due (the last answer's Retry-After, else the
+// next backoff step, counted from the last answer), the schedule's
+// generation, and whether that poll is within the budget.
+func (p *Poller) plan() (d time.Duration, gen int, done bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.done {
+		return 0, p.gen, true, nil
+	}
 	if !p.dueSet {
 		d := p.hint
 		if !p.hasHint {
@@ -250,7 +255,8 @@ func (p *Poller) nextWait() time.Duration {
 		}
 		p.due, p.dueSet = p.lastAt.Add(d), true
 	}
-	return max(0, time.Until(p.due))
+	d = max(0, time.Until(p.due))
+	return d, p.gen, false, p.budgetLocked(d)
 }
 
 func (p *Poller) nextBackOff() time.Duration {
@@ -266,13 +272,11 @@ func (p *Poller) nextBackOff() time.Duration {
 	return p.bo.NextBackOff()
 }
 
-// budget fails when a poll after waiting d would exceed the budget.
-func (p *Poller) budget(d time.Duration) error {
-	p.mu.Lock()
-	polls := p.polls
-	p.mu.Unlock()
-	if p.cfg.maxPolls > 0 && polls >= p.cfg.maxPolls {
-		return fmt.Errorf("%w: %d polls made, the job is still running", ErrPollBudget, polls)
+// budgetLocked fails when a poll after waiting d would exceed the
+// budget. p.mu is held.
+func (p *Poller) budgetLocked(d time.Duration) error {
+	if p.cfg.maxPolls > 0 && p.polls >= p.cfg.maxPolls {
+		return fmt.Errorf("%w: %d polls made, the job is still running", ErrPollBudget, p.polls)
 	}
 	if p.cfg.maxTime > 0 {
 		// Compared without adding: a Retry-After of 99999999999 would wrap
@@ -313,11 +317,10 @@ func (p *Poller) pollLocked(ctx context.Context, observe bool) (Progress, error)
 		return pr, nil
 	}
 	final := p.final
-	p.mu.Unlock()
-	if err := p.budget(0); err != nil {
+	if err := p.budgetLocked(0); err != nil {
+		p.mu.Unlock()
 		return Progress{State: StateRunning, Percent: -1}, err
 	}
-	p.mu.Lock()
 	p.polls++
 	p.st.Polls++
 	pr := step{Progress: Progress{State: StateRunning, Percent: -1, Poll: p.st.Polls}}
@@ -369,7 +372,8 @@ func (p *Poller) get(ctx context.Context, target *url.URL) (Outcome, error) {
 	if target != p.monitor {
 		same = httpsyntax.SameOrigin(target, p.origin)
 	}
-	fu := &followUp{foreign: !same, polling: true, noCache: true, monitor: target == p.monitor}
+	// Polls are serialized (p.step): one followUp serves them all.
+	p.fu = followUp{foreign: !same, polling: true, noCache: true, monitor: target == p.monitor}
 	// The URL was parsed and checked once (checkMonitorURL): the request
 	// gets a copy of it rather than a round trip through its string.
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "", nil)
@@ -387,7 +391,7 @@ func (p *Poller) get(ctx context.Context, target *url.URL) (Outcome, error) {
 			req.Header[k] = append([]string(nil), v...)
 		}
 	}
-	return p.c.send(req, fu)
+	return p.c.send(req, &p.fu)
 }
 
 // transient reports whether a poll failure should just be polled again.
@@ -422,7 +426,6 @@ func (p *Poller) pollMonitor(ctx context.Context, pr step, observe bool) (step, 
 	}
 	resp := out.Response()
 	pr.StatusCode = out.StatusCode()
-	pr.RetryAfter, pr.hint = retryAfter(resp)
 	if hopped303(out) {
 		pr.State, pr.Percent = StateSucceeded, 100
 		p.finish(out, pr.Progress)
@@ -433,6 +436,7 @@ func (p *Poller) pollMonitor(ctx context.Context, pr step, observe bool) (step, 
 		answered = u // where the client's redirects led
 	}
 	if pr.StatusCode == http.StatusAccepted {
+		pr.RetryAfter, pr.hint = retryAfter(resp)
 		p.moveMonitor(resp, answered)
 		if !observe && p.cfg.defaultInterpret {
 			// Running, and nobody looks at the status word or percent.
@@ -455,8 +459,14 @@ func (p *Poller) pollMonitor(ctx context.Context, pr step, observe bool) (step, 
 			pr.Err = fmt.Errorf("semhttp: reading the monitor's answer: %w", rerr)
 			return pr, nil
 		}
-		if ok {
+		switch {
+		case ok:
 			in.Body = body
+		case len(body) > maxStatusBody:
+			// A long document (a finished analysis, say): its status is
+			// read from the members its first MiB holds; the answer
+			// itself streams on whole.
+			in.Body = prefixMembers(body)
 		}
 	}
 	dec, derr := p.cfg.interpret(in)
@@ -473,6 +483,7 @@ func (p *Poller) pollMonitor(ctx context.Context, pr step, observe bool) (step, 
 	}
 	switch dec.State {
 	case StateRunning:
+		pr.RetryAfter, pr.hint = retryAfter(resp) // (a 202's, again: no matter)
 		discard(out)
 		return pr, nil
 	case StateSucceeded:
@@ -483,7 +494,6 @@ func (p *Poller) pollMonitor(ctx context.Context, pr step, observe bool) (step, 
 			}
 			p.mu.Lock()
 			p.final = dec.Final
-			p.st.Final = dec.Final.String()
 			p.mu.Unlock()
 			return p.fetchFinal(ctx, dec.Final, pr)
 		}
@@ -532,12 +542,12 @@ func (p *Poller) moveMonitor(resp *http.Response, answered *url.URL) {
 		return
 	}
 	u, err := headerLink(resp.Header, key, answered)
-	if err != nil || u == nil || checkMonitorURL(u, answered) != nil || u.String() == p.st.Monitor {
+	if err != nil || u == nil || checkMonitorURL(u, answered) != nil || *u == *p.monitor {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.monitor, p.st.Monitor = u, u.String()
+	p.monitor = u
 	p.monitorSame = httpsyntax.SameOrigin(u, p.origin)
 }
 

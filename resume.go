@@ -45,9 +45,11 @@ const (
 
 // ResumeToken returns a token from which [Client.ResumePoller] rebuilds
 // this Poller, in this process or another. It is printable ASCII, versioned
-// and checksummed. It holds the monitor URL, whose query may carry a
-// signature: store it as you would a credential. It fails with
-// [ErrJobEnded] once the job has ended.
+// and checksummed. It holds the monitor URL and the URL of the request
+// that started the operation (a PUT's resource, polled or fetched at the
+// end), whose queries may carry a signature or a key: store it as you
+// would a credential. It holds no header. It fails with [ErrJobEnded] once
+// the job has ended.
 func (p *Poller) ResumeToken() (string, error) {
 	if p.c == nil {
 		return "", errZeroPoller
@@ -58,6 +60,12 @@ func (p *Poller) ResumeToken() (string, error) {
 		return "", ErrJobEnded
 	}
 	st := p.st
+	// The URLs are spelled out here, not on every poll.
+	st.Monitor = urlString(p.monitor)
+	if p.origin != nil {
+		st.Origin = httpsyntax.Origin(p.origin).String()
+	}
+	st.Location, st.Final, st.Orig = urlString(p.loc), urlString(p.final), urlString(p.orig)
 	var due time.Time
 	switch {
 	case p.dueSet:
@@ -75,6 +83,13 @@ func (p *Poller) ResumeToken() (string, error) {
 	}
 	return tokenPrefix + tokenVersion + "." + base64.RawURLEncoding.EncodeToString(payload) +
 		"." + strconv.FormatUint(uint64(crc32.ChecksumIEEE(payload)), 16), nil
+}
+
+func urlString(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.String()
 }
 
 func decodeResumeToken(token string) (pollState, error) {

@@ -15,6 +15,9 @@ func SameOrigin(a, b *url.URL) bool {
 	if a == nil || b == nil {
 		return false
 	}
+	if a.Scheme == b.Scheme && a.Host == b.Host {
+		return true // spelled alike: nothing to compare further
+	}
 	return strings.EqualFold(a.Scheme, b.Scheme) &&
 		strings.EqualFold(a.Hostname(), b.Hostname()) &&
 		Port(a) == Port(b)
