@@ -91,8 +91,12 @@
 // # Async jobs
 //
 // A 202 is an [*Accepted] with the monitor it names; [Accepted.Wait] polls
-// it to completion. [Client.NewPoller] gives the [Poller] itself, which
-// [Poller.ResumeToken] and [Client.ResumePoller] hand to another process.
+// it to completion. [Client.NewPoller] gives the [Poller] itself for any
+// outcome that stands for a running operation — a 202, a 200 or 201 with
+// Azure-AsyncOperation or Operation-Location, a PUT whose provisioningState
+// is in progress, a GET answered 202 with no monitor — and a done one for
+// any other. [Poller.ResumeToken] and [Client.ResumePoller] hand it to
+// another process.
 //
 // # Cache
 //
