@@ -15,22 +15,27 @@ import (
 	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
 
-// cache.go owns revalidation: the pipeline's cache stages (cacheBefore,
+// cache.go owns the pipeline's cache stages (cacheBefore, cacheOnError,
 // cacheAfter, cacheRevalidated), the body tee that stores a response while
 // the caller reads it, the freshening of stored responses by a 304, and
-// invalidation after writes. Keys, partitions and variants are in
-// cachekey.go; the store in store.go.
+// invalidation after writes. Freshness and what may be served are in
+// freshness.go; keys, partitions and variants in cachekey.go; the store in
+// store.go.
 //
 // The cache is a private client cache (RFC 9111 §1): one per Client, like a
-// browser's. It never answers from storage without asking the origin: every
-// GET goes to the server, made conditional with the stored validators, and
-// a 304 is answered with the stored representation. Freshness (max-age,
-// Expires) is not used.
+// browser's. A fresh stored response answers a GET without the network; a
+// stale one is revalidated (If-None-Match, If-Modified-Since) and a 304
+// answered with it; stale-while-revalidate, stale-if-error and the
+// request's max-stale let a stale one answer when RFC 5861 and RFC 9111
+// allow.
 
 // CacheHeader is the response header semhttp adds to a response it
-// answered from its cache: its value is "revalidated" (the server answered
-// 304 to the client's own validators). [Client.Do] returns such a response
-// as a 200 in place of the 304.
+// answered from its cache: "fresh" (no request was sent), "stale" (past
+// its freshness, served as stale-while-revalidate, stale-if-error or the
+// request's max-stale allowed), "revalidated" (the server answered 304 to
+// the client's own validators: [Client.Do] returns the stored response in
+// place of the 304), or "only-if-cached" (a 504: the request asked for a
+// stored response and none would do).
 const CacheHeader = "Semhttp-Cache"
 
 // cacheOptions are the cache settings given to New.
@@ -75,10 +80,15 @@ type cacheCall struct {
 	partition string        // hash of the credentials, "" for none; built on first use
 	parted    bool          // partition is built
 	orig      *http.Request // the request before the cache added anything
-	entries   []*Entry      // stored entries of this partition, seen before sending
-	selected  *Entry        // the entry whose Vary matches the request
-	added     bool          // the client added If-None-Match / If-Modified-Since
-	cached    *http.Response
+	rq        httpsyntax.CacheControl
+	sent      time.Time      // when the call began: RFC 9111's request_time
+	selected  *Entry         // the stored response for this request's variant
+	added     bool           // the client added If-None-Match / If-Modified-Since
+	cached    *http.Response // the stored response a 304 selected
+	hit       *http.Response // the answer from storage, without the origin
+	age       time.Duration  // of the stored response that answered
+	stale     bool           // it was stale
+	originErr error          // the origin's failure that made it answer
 }
 
 // cacheBefore is called before a call is sent: it remembers what the cache
@@ -95,17 +105,28 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 		// Many GETs carry no header at all: then there is nothing to
 		// look up in it.
 		hdr := len(req.Header) > 0
-		if hdr && (len(req.Header["Range"]) > 0 || httpsyntax.HasDirective(req.Header, "no-store")) {
-			return req
-		}
-		if !cacheableURL(req.URL) {
+		if hdr && len(req.Header["Range"]) > 0 || !cacheableURL(req.URL) {
 			return req
 		}
 		// The key (a URL string) and the partition (a hash of the
 		// credentials) are built only when something is looked up or
-		// stored: most GETs of an empty cache, or of responses without
-		// validators, never need them.
+		// stored.
+		if hdr {
+			cs.rq = httpsyntax.ParseCacheControl(req.Header)
+			if cs.rq.NoStore {
+				// Nothing of it is stored (RFC 9111 §5.2.1.5), not even a
+				// 304's update: the cache stays out of it.
+				return req
+			}
+			if len(req.Header["Cache-Control"]) == 0 && pragmaNoCache(req.Header) {
+				cs.rq.NoCache = true // RFC 9111 §5.4
+			}
+		}
 		cs.on, cs.get, cs.orig, cs.creds = true, true, req, c.redirect.credentials
+		if x.fu != nil && x.fu.refresh {
+			cs.rq.NoCache = true // a background revalidation asks the origin
+		}
+		cs.sent = c.now()
 		if c.hc.Jar != nil {
 			// net/http adds the jar's cookies to this very header when it
 			// sends: the partition is of the caller's credentials only.
@@ -114,11 +135,28 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 		if hdr && hasCallerConditional(req.Header) {
 			return req // the caller's own: its 304 passes through
 		}
-		if cc.sizer != nil && cc.sizer.Len() == 0 {
+		if cc.sizer == nil || cc.sizer.Len() > 0 {
+			cs.selected = c.cacheLookup(req.Context(), cs.keyOf(), cs.partitionOf(), req.Header)
+		}
+		if e := cs.selected; e != nil {
+			how, age := reuse(e, cs.rq, cs.sent)
+			switch how {
+			case serveFresh:
+				cs.hit, cs.age = storedResponse(e, req, age, cacheFresh), age
+				return req
+			case serveStaleRefresh:
+				c.refresh(cs.orig, cs.keyOf(), e.Variant)
+				fallthrough
+			case serveStale:
+				cs.hit, cs.age, cs.stale = storedResponse(e, req, age, cacheStale), age, true
+				return req
+			}
+		}
+		if cs.rq.OnlyIfCached {
+			cs.hit = onlyIfCached(req)
 			return req
 		}
-		cs.entries = c.cacheLoad(req, cs.keyOf(), cs.partitionOf())
-		if len(cs.entries) == 0 {
+		if cs.selected == nil {
 			return req
 		}
 		return cs.addValidators(req)
@@ -132,27 +170,43 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 	if cc.condWrites && !hasWritePrecondition(req.Header) {
 		switch req.Method {
 		case http.MethodPut, http.MethodPatch, http.MethodDelete:
-			r2, _ := conditionalWrite(req, c.cacheLoad(req, cs.keyOf(), requestPartition(req, c.redirect.credentials)))
+			r2, _ := conditionalWrite(req, c.cacheLookup(req.Context(), cs.keyOf(), requestPartition(req, c.redirect.credentials), req.Header))
 			return r2
 		}
 	}
 	return req
 }
 
-// cacheLoad returns the entries stored under key for partition.
-func (c *Client) cacheLoad(req *http.Request, key, partition string) []*Entry {
-	all, err := c.cache.store.Get(req.Context(), key)
+// cacheLookup returns the response stored under key for a request with
+// header h and credentials partition, or nil: the entry of the
+// partition's own Variant, or, when that is a Vary index, of the Variant
+// the request's values of the Vary fields select. Two lookups at most,
+// however many entries the key holds.
+func (c *Client) cacheLookup(ctx context.Context, key, partition string, h http.Header) *Entry {
+	e, err := c.cache.store.Get(ctx, key, partition+"\n")
+	if err == nil && e != nil && e.StatusCode == 0 {
+		e, err = c.cache.store.Get(ctx, key, cacheVariant(cacheVary(e.Header), h, partition))
+	}
 	if err != nil {
 		c.cacheLog("get", key, err)
 		return nil
 	}
-	out := all[:0:0]
-	for _, e := range all {
-		if e != nil && e.Header != nil && entryPartition(e) == partition {
-			out = append(out, e)
+	if e == nil || e.Header == nil || e.StatusCode == 0 {
+		return nil
+	}
+	return e
+}
+
+// pragmaNoCache reports Pragma: no-cache (RFC 9111 §5.4).
+func pragmaNoCache(h http.Header) bool {
+	for _, v := range h["Pragma"] {
+		for d := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.Trim(d, " \t"), "no-cache") {
+				return true
+			}
 		}
 	}
-	return out
+	return false
 }
 
 func (c *Client) cacheLog(op, key string, err error) {
@@ -163,52 +217,17 @@ func (c *Client) cacheLog(op, key string, err error) {
 	}
 }
 
-// maxValidatorTags bounds the entity tags sent in one If-None-Match.
-const maxValidatorTags = 32
-
-// addValidators returns req with If-None-Match (the ETags of every stored
-// variant, RFC 9111 §4.1, §4.3.1) and If-Modified-Since (the Last-Modified
-// of the variant whose Vary matches the request, when there is one).
+// addValidators returns req with the validators of the selected stored
+// response (RFC 9111 §4.3.1): If-None-Match with its ETag, and
+// If-Modified-Since with its Last-Modified.
 func (cs *cacheCall) addValidators(req *http.Request) *http.Request {
-	for _, e := range cs.entries {
-		if cacheVariant(cacheVary(e.Header), req.Header, cs.partitionOf()) == e.Variant &&
-			(cs.selected == nil || e.Stored.After(cs.selected.Stored)) {
-			cs.selected = e
-		}
-	}
 	var inm, ims string
-	if cs.selected != nil {
-		if _, ok := responseETag(cs.selected.Header); !ok {
-			// A lone If-Modified-Since: with If-None-Match present the
-			// server would ignore it (RFC 9110 §13.1.3).
-			if lm, ok := cacheLastModified(cs.selected.Header); ok {
-				ims = lm
-			}
-			return cs.withValidators(req, "", ims)
-		}
-		if lm, ok := cacheLastModified(cs.selected.Header); ok {
-			ims = lm
-		}
+	if t, ok := responseETag(cs.selected.Header); ok {
+		inm = t.String()
 	}
-	byRecency := slices.Clone(cs.entries)
-	slices.SortStableFunc(byRecency, func(a, b *Entry) int { return b.Stored.Compare(a.Stored) })
-	if cs.selected != nil {
-		byRecency = append([]*Entry{cs.selected}, byRecency...)
+	if lm, ok := cacheLastModified(cs.selected.Header); ok {
+		ims = lm
 	}
-	var tags []string
-	for _, e := range byRecency {
-		t, ok := responseETag(e.Header)
-		if !ok {
-			continue
-		}
-		if s := t.String(); !slices.Contains(tags, s) {
-			tags = append(tags, s)
-			if len(tags) == maxValidatorTags {
-				break
-			}
-		}
-	}
-	inm = strings.Join(tags, ", ")
 	return cs.withValidators(req, inm, ims)
 }
 
@@ -228,12 +247,12 @@ func (cs *cacheCall) withValidators(req *http.Request, inm, ims string) *http.Re
 }
 
 // cacheAfter is called with the final response of a call: it stores a
-// cacheable 200 as the caller reads it, answers a 304 to the client's own
-// validators from storage (see cacheDo and cacheOutcome), and invalidates
+// storable response as the caller reads it, answers a 304 to the client's
+// own validators from storage (see cacheRevalidated), and invalidates
 // after a successful unsafe request.
 func (c *Client) cacheAfter(resp *http.Response, x *exchange) *http.Response {
 	cs := &x.cache
-	if !cs.on || resp == nil {
+	if !cs.on || resp == nil || cs.hit != nil {
 		return resp
 	}
 	if !cs.get {
@@ -242,15 +261,43 @@ func (c *Client) cacheAfter(resp *http.Response, x *exchange) *http.Response {
 		}
 		return resp
 	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return c.cacheStore(cs, resp)
-	case http.StatusNotModified:
+	if resp.StatusCode == http.StatusNotModified {
 		if cs.added {
 			cs.cached = c.revalidated(cs, resp)
 		}
+		return resp
 	}
-	return resp
+	return c.cacheStore(cs, resp)
+}
+
+// cacheOnError answers, from storage, a call whose origin failed — a
+// transport error after the retries, or a 500, 502, 503 or 504 — with the
+// stored response when it may be served stale (RFC 5861 §4, RFC 9111
+// §4.2.4: stale-if-error, or the request's max-stale), marked stale, the
+// failure kept for Info.OriginErr. Otherwise it returns resp and err as
+// they are.
+func (c *Client) cacheOnError(req *http.Request, resp *http.Response, err error, x *exchange) (*http.Response, error) {
+	cs := &x.cache
+	var failure error
+	switch {
+	case err != nil && req.Context().Err() == nil:
+		failure = causeOf(err)
+	case err == nil && resp != nil && originFailed(resp.StatusCode):
+	default:
+		return resp, err
+	}
+	now := c.now()
+	if !staleOnError(cs.selected, cs.rq, now) {
+		return resp, err
+	}
+	if resp != nil {
+		out := classify(resp, x.info(), c.maxErrorBody, false)
+		failure = out.Err()
+		discard(out)
+	}
+	age := currentAge(cs.selected, now)
+	cs.hit, cs.age, cs.stale, cs.originErr = storedResponse(cs.selected, req, age, cacheStale), age, true, failure
+	return cs.hit, nil
 }
 
 // cacheRevalidated is the pipeline's last cache step. A 304 to the
@@ -271,7 +318,7 @@ func (c *Client) cacheRevalidated(resp *http.Response, x *exchange) (*http.Respo
 		return resp, false, nil // a GET with a body: not sent twice
 	}
 	drainClose(resp.Body)
-	cs.added, cs.entries, cs.selected = false, nil, nil
+	cs.added, cs.selected = false, nil
 	x.hops = nil // a new chain: the redirects of the first one are not part of it
 	resp, err := c.follow(cs.orig, x)
 	if err == nil {
@@ -283,49 +330,36 @@ func (c *Client) cacheRevalidated(resp *http.Response, x *exchange) (*http.Respo
 	return c.cacheAfter(resp, x), false, nil
 }
 
-// cacheStore wraps a 200's body so that it is stored once read to the
-// end, or, when the response is not storable, drops what was stored for
-// the variant it replaces. A response that is not storable is returned
-// untouched.
+// cacheStore wraps the body of a storable response (RFC 9111 §3) so that
+// it is stored once read to the end, or, when the response is not
+// storable, drops what was stored for the URL when it replaces the
+// response validated (§4.3.3). A response that is not storable is
+// returned untouched.
 func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
-	h := resp.Header
-	// Cheapest checks first: most responses carry no validator.
-	_, hasTag := responseETag(h)
-	_, hasLM := cacheLastModified(h)
-	storable := (hasTag || hasLM) && resp.ContentLength <= c.cache.maxEntry &&
-		(resp.Request == nil || resp.Request.Method == http.MethodGet) &&
-		!httpsyntax.HasDirective(h, "no-store") && len(h["Content-Range"]) == 0
-	var vary []string
-	if storable {
-		var star bool
-		vary, star = cacheVaryStar(h)
-		storable = !star
-	}
-	var final string
-	if storable {
-		final, storable = cacheURL(requestURL(resp))
-	}
-	if !storable {
+	received := c.now()
+	tmpl, vary, ok := c.storable(cs, resp, received)
+	if !ok {
 		if cs.selected != nil {
-			// The full response replaces the one validated (RFC 9111
-			// §4.3.3), and it may not be kept.
 			if err := c.cache.store.Delete(ctxOf(resp), cs.keyOf()); err != nil {
 				c.cacheLog("delete", cs.keyOf(), err)
 			}
 		}
 		return resp
 	}
-	tmpl := &Entry{
-		Variant:    cacheVariant(vary, cs.orig.Header, cs.partitionOf()),
-		URL:        final,
-		StatusCode: http.StatusOK,
-		Header:     storedHeader(h),
-	}
 	put := func(body []byte) {
+		ctx, key := ctxOf(resp), cs.keyOf()
 		e := *tmpl
-		e.Body, e.Stored = body, time.Now()
-		if err := c.cache.store.Put(ctxOf(resp), cs.keyOf(), &e); err != nil {
-			c.cacheLog("put", cs.keyOf(), err)
+		e.Body = body
+		if len(vary) > 0 {
+			// The index that turns a request into its Variant.
+			idx := &Entry{Variant: cs.partitionOf() + "\n", URL: e.URL,
+				Header: http.Header{"Vary": {strings.Join(vary, ", ")}}, Stored: e.Stored}
+			if err := c.cache.store.Put(ctx, key, idx); err != nil {
+				c.cacheLog("put", key, err)
+			}
+		}
+		if err := c.cache.store.Put(ctx, key, &e); err != nil {
+			c.cacheLog("put", key, err)
 		}
 	}
 	if resp.ContentLength == 0 || resp.Body == nil || resp.Body == http.NoBody {
@@ -340,6 +374,52 @@ func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
 	return resp
 }
 
+// storable returns the Entry (without its body) that resp would be
+// stored as, and the Vary field names, when a private cache may store it
+// (RFC 9111 §3) and it is of use: it has a validator, a freshness
+// lifetime, or a stale-if-error or stale-while-revalidate window.
+func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time) (*Entry, []string, bool) {
+	code := resp.StatusCode
+	if code < 200 || code == http.StatusPartialContent || code > 599 ||
+		resp.ContentLength > c.cache.maxEntry ||
+		resp.Request != nil && resp.Request.Method != http.MethodGet && resp.Request.Method != "" {
+		return nil, nil, false
+	}
+	h := resp.Header
+	cc := httpsyntax.ParseCacheControl(h)
+	if cc.NoStore || len(h["Content-Range"]) > 0 {
+		return nil, nil, false
+	}
+	// §3: a status code not cacheable by default needs explicit freshness.
+	if !heuristicallyCacheable(code) && !cc.HasMaxAge && len(h["Expires"]) == 0 && !cc.Public {
+		return nil, nil, false
+	}
+	life := lifetime(h, cc, code, received)
+	if life == 0 && !cc.HasStaleIfError && !cc.HasStaleWhileRevalidate {
+		_, hasTag := responseETag(h)
+		if _, hasLM := cacheLastModified(h); !hasTag && !hasLM {
+			return nil, nil, false // it could never be reused
+		}
+	}
+	vary, star := cacheVaryStar(h)
+	if star {
+		return nil, nil, false // Vary: * matches no later request (§4.1)
+	}
+	final, ok := cacheURL(requestURL(resp))
+	if !ok {
+		return nil, nil, false
+	}
+	return &Entry{
+		Variant:    cacheVariant(vary, cs.orig.Header, cs.partitionOf()),
+		URL:        final,
+		StatusCode: code,
+		Header:     storedHeader(h),
+		Stored:     received,
+		Age:        initialAge(h, cs.sent, received),
+		Lifetime:   life,
+	}, vary, true
+}
+
 func ctxOf(resp *http.Response) context.Context {
 	if resp.Request != nil {
 		return resp.Request.Context()
@@ -347,70 +427,49 @@ func ctxOf(resp *http.Response) context.Context {
 	return context.Background()
 }
 
-// revalidated freshens the stored responses a 304 selects (RFC 9111
-// §4.3.4) and returns the one that answers the request, or nil when none
-// matches.
+// revalidated freshens the stored response a 304 selects (RFC 9111
+// §4.3.4) and returns it as the answer, or nil when the 304 selects
+// nothing stored.
 //
-// A strong ETag in the 304 selects every stored response with the same
-// strong ETag; a weak ETag (or, without an ETag, a Last-Modified) the most
-// recent one it matches. A 304 with no validator at all selects the stored
-// response whose Vary matched the request, the one whose validators were
-// sent: §4.3.4 would select nothing, but such 304s are common (go-httpbin's
-// /cache) and the response being validated is unambiguous.
+// The 304 selects the stored response whose validators were sent when its
+// ETag matches that response's (strongly, or weakly for a weak one), or,
+// without an ETag, when its Last-Modified is the stored one's. A 304 with
+// no validator at all selects it too: §4.3.4 would select nothing, but
+// such 304s are common (go-httpbin's /cache) and the response being
+// validated is unambiguous.
 func (c *Client) revalidated(cs *cacheCall, resp *http.Response) *http.Response {
-	final, _ := cacheURL(requestURL(resp))
-	var cands []*Entry
-	for _, e := range cs.entries {
-		if e.URL == final {
-			cands = append(cands, e)
-		}
-	}
-	var sel []*Entry
-	if t, ok := responseETag(resp.Header); ok {
-		for _, e := range cands {
-			if et, ok := responseETag(e.Header); ok && (t.StrongMatch(et) || t.Weak && t.WeakMatch(et)) {
-				sel = append(sel, e)
-			}
-		}
-		if t.Weak {
-			sel = cacheKeepMostRecent(sel)
-		}
-	} else if lm, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
-		for _, e := range cands {
-			if elm, err := http.ParseTime(e.Header.Get("Last-Modified")); err == nil && elm.Equal(lm) {
-				sel = append(sel, e)
-			}
-		}
-		sel = cacheKeepMostRecent(sel)
-	} else if len(resp.Header["Etag"]) == 0 && cs.selected != nil && slices.Contains(cands, cs.selected) {
-		sel = []*Entry{cs.selected}
-	}
-	if len(sel) == 0 {
+	e := cs.selected
+	if final, _ := cacheURL(requestURL(resp)); e == nil || e.URL != final {
 		return nil
 	}
-	answer := mostRecent(sel)
-	if slices.Contains(sel, cs.selected) {
-		answer = cs.selected
+	selects := false
+	if t, ok := responseETag(resp.Header); ok {
+		et, ok := responseETag(e.Header)
+		selects = ok && (t.StrongMatch(et) || t.Weak && t.WeakMatch(et))
+	} else if lm, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
+		elm, err := http.ParseTime(e.Header.Get("Last-Modified"))
+		selects = err == nil && elm.Equal(lm)
+	} else {
+		selects = len(resp.Header["Etag"]) == 0
 	}
-	now := time.Now()
-	var fresh *Entry
-	for _, e := range sel {
-		f := freshen(e, resp.Header, now)
-		if err := c.cache.store.Put(ctxOf(resp), cs.keyOf(), f); err != nil {
-			c.cacheLog("put", cs.keyOf(), err)
-		}
-		if e == answer {
-			fresh = f
-		}
+	if !selects {
+		return nil
 	}
-	return cachedResponse(fresh, resp)
+	f := c.freshen(e, resp.Header, cs.sent)
+	if err := c.cache.store.Put(ctxOf(resp), cs.keyOf(), f); err != nil {
+		c.cacheLog("put", cs.keyOf(), err)
+	}
+	answer := storedResponse(f, resp.Request, f.Age, cacheRevalidated)
+	answer.Proto, answer.ProtoMajor, answer.ProtoMinor, answer.TLS = resp.Proto, resp.ProtoMajor, resp.ProtoMinor, resp.TLS
+	return answer
 }
 
 // freshen returns a copy of e whose header is updated with h304 per RFC
-// 9111 §3.2: every field of the 304 replaces the stored one, except the
+// 9111 §3.2 — every field of the 304 replaces the stored one, except the
 // fields that are not stored, Content-Length, Content-Range and
-// Content-Encoding (the stored body depends on it).
-func freshen(e *Entry, h304 http.Header, now time.Time) *Entry {
+// Content-Encoding (the stored body depends on it) — received now, its age
+// and lifetime computed again.
+func (c *Client) freshen(e *Entry, h304 http.Header, sent time.Time) *Entry {
 	h := e.Header.Clone()
 	skip := httpsyntax.ConnectionListed(h304)
 	for k, vs := range h304 {
@@ -423,31 +482,12 @@ func freshen(e *Entry, h304 http.Header, now time.Time) *Entry {
 		}
 		h[k] = slices.Clone(vs)
 	}
+	now := c.now()
 	f := *e
 	f.Header, f.Stored = h, now
+	f.Age = initialAge(h304, sent, now)
+	f.Lifetime = lifetime(h, httpsyntax.ParseCacheControl(h), e.StatusCode, now)
 	return &f
-}
-
-// cachedResponse builds the 200 a 304 stands for, from e.
-func cachedResponse(e *Entry, resp304 *http.Response) *http.Response {
-	h := e.Header.Clone()
-	h.Set(CacheHeader, "revalidated")
-	var body io.ReadCloser = http.NoBody
-	if len(e.Body) > 0 {
-		body = io.NopCloser(bytes.NewReader(e.Body))
-	}
-	return &http.Response{
-		Status:        "200 OK",
-		StatusCode:    http.StatusOK,
-		Proto:         resp304.Proto,
-		ProtoMajor:    resp304.ProtoMajor,
-		ProtoMinor:    resp304.ProtoMinor,
-		Header:        h,
-		Body:          body,
-		ContentLength: int64(len(e.Body)),
-		Request:       resp304.Request,
-		TLS:           resp304.TLS,
-	}
 }
 
 // invalidate drops the stored responses for the target of a successful

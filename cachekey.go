@@ -191,24 +191,6 @@ func cacheLastModified(h http.Header) (string, bool) {
 	return vs[0], true
 }
 
-// mostRecent returns the most recently stored of es, or nil.
-func mostRecent(es []*Entry) *Entry {
-	var m *Entry
-	for _, e := range es {
-		if m == nil || e.Stored.After(m.Stored) {
-			m = e
-		}
-	}
-	return m
-}
-
-func cacheKeepMostRecent(es []*Entry) []*Entry {
-	if m := mostRecent(es); m != nil {
-		return []*Entry{m}
-	}
-	return nil
-}
-
 // storedHeader copies h without the fields a cache does not store (RFC 9111
 // §3.1): hop-by-hop fields and those Connection names.
 func storedHeader(h http.Header) http.Header {

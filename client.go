@@ -40,8 +40,25 @@ type Client struct {
 	configErr    error       // an invalid option (WithBaseURL, WithTLSConfig), reported by every call
 	headers      [][2]string // WithHeader defaults, canonical keys
 	cache        cacheConfig
-	budget       *retryBudget // shared by every request (RetryPolicy.BudgetRatio)
-	gate         gate         // origins that asked to be held off
+	budget       *retryBudget     // shared by every request (RetryPolicy.BudgetRatio)
+	gate         gate             // origins that asked to be held off
+	refreshing   refreshing       // background revalidations (stale-while-revalidate)
+	clock        func() time.Time // the cache's clock; nil: time.Now (tests set it)
+}
+
+// refreshing tracks the background revalidations of a Client.
+type refreshing struct {
+	mu   sync.Mutex
+	keys map[string]bool // key and variant being revalidated
+	wg   sync.WaitGroup
+}
+
+// now is the cache's clock.
+func (c *Client) now() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return time.Now()
 }
 
 // New returns a Client. With no options it uses its own http.Transport
@@ -284,7 +301,8 @@ type exchange struct {
 
 func (x *exchange) info() Info {
 	return Info{Attempts: x.lastAttempts, TotalAttempts: x.attempts, Waited: x.waited, Hops: x.hops,
-		Throttled: x.throttled, RetryRefused: x.retryRefused}
+		Throttled: x.throttled, RetryRefused: x.retryRefused,
+		FromCache: x.cache.hit != nil, Age: x.cache.age, Stale: x.cache.stale, OriginErr: x.cache.originErr}
 }
 
 // errNilRequest is the cause of the *RequestError for a nil request or one
@@ -296,9 +314,12 @@ var errNilRequest = errors.New("semhttp: nil request or URL")
 // The stages, in order:
 //
 //	own                base URL, default headers, Idempotency-Key     request.go
-//	cacheBefore        validators (GET) or If-Match (writes)           cache.go
+//	cacheBefore        a stored answer (fresh, or stale as allowed),   cache.go
+//	                   else validators (GET) or If-Match (writes)
 //	follow             the redirect chain, hop by hop                  redirect.go
 //	  attempts         the tries of one hop, through go-retryablehttp  attempt.go
+//	cacheOnError       a stored answer when the origin failed and it   cache.go
+//	                   may be served stale
 //	checkStatus        a status that is not three digits is an error   classify.go
 //	cacheAfter         store a 200, freshen on 304, invalidate         cache.go
 //	cacheRevalidated   a 304 to the client's validators → stored 200   cache.go
@@ -325,7 +346,13 @@ func (c *Client) exchange(req *http.Request, fu *followUp) (*http.Response, *exc
 	x := &exchange{opts: callOptionsOf(req.Context()), fu: fu}
 	req = c.own(req, x)
 	req = c.cacheBefore(req, x)
-	resp, err := c.follow(req, x)
+	resp, err := x.cache.hit, error(nil)
+	if resp == nil {
+		resp, err = c.follow(req, x)
+		if x.cache.selected != nil {
+			resp, err = c.cacheOnError(req, resp, err, x)
+		}
+	}
 	if err == nil {
 		err = checkStatus(resp)
 	}

@@ -96,18 +96,16 @@ func (c *Client) IfMatch(req *http.Request) (*http.Request, bool) {
 	if !ok {
 		return req, false
 	}
-	entries := c.cacheLoad(req, key, requestPartition(req, c.redirect.credentials))
-	return conditionalWrite(req, entries)
+	return conditionalWrite(req, c.cacheLookup(req.Context(), key, requestPartition(req, c.redirect.credentials), req.Header))
 }
 
 func hasWritePrecondition(h http.Header) bool {
 	return len(h["If-Match"]) > 0 || len(h["If-None-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0
 }
 
-// conditionalWrite adds If-Match or If-Unmodified-Since from the most
-// recently stored of entries.
-func conditionalWrite(req *http.Request, entries []*Entry) (*http.Request, bool) {
-	e := mostRecent(entries)
+// conditionalWrite adds If-Match or If-Unmodified-Since from the stored
+// response e.
+func conditionalWrite(req *http.Request, e *Entry) (*http.Request, bool) {
 	if e == nil {
 		return req, false
 	}

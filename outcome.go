@@ -76,8 +76,22 @@ type Info struct {
 	// first response was final.
 	Hops []Hop
 	// FromCache is true when the outcome was answered from the client's
-	// cache (a 304 revalidation).
+	// cache: a stored response served fresh or stale without the origin
+	// (the outcome is then the stored response's kind, an *OK or a
+	// *NotFound, say; Attempts is 0 unless the origin was tried and
+	// failed), or revalidated by a 304 (a *NotModified).
 	FromCache bool
+	// Age is the age of the stored response that answered (RFC 9111
+	// §4.2.3), when FromCache is true.
+	Age time.Duration
+	// Stale is true when the stored response that answered was past its
+	// freshness: stale-while-revalidate (it is being revalidated in the
+	// background), stale-if-error or the request's max-stale allowed it.
+	Stale bool
+	// OriginErr, on a stale answer, is why the origin's was not used: the
+	// transport error after the retries, or the 5xx outcome's error. Nil
+	// for stale-while-revalidate and max-stale.
+	OriginErr error
 	// Throttled is the part of Waited spent waiting for an origin that had
 	// asked the Client to hold off (a 429 or 503 with Retry-After, or a
 	// rate limit with nothing remaining), before sending to it.

@@ -105,6 +105,7 @@ type followUp struct {
 	polling bool // a poll: an *Accepted leaves its body to the poller, which reads it as a status document
 	noCache bool // neither revalidated nor stored: a poll must see the job's state, a page its Link
 	monitor bool // a monitor's 303 See Other is the poller's to follow (it knows the job is done)
+	refresh bool // a background revalidation: always to the origin, its answer stored
 }
 
 // retryPolicy is the call's retry policy: RequestOptions.RetryPolicy, else

@@ -497,7 +497,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 // failingStore is a Store whose every call fails.
 type failingStore struct{}
 
-func (failingStore) Get(context.Context, string) ([]*Entry, error) {
+func (failingStore) Get(context.Context, string, string) (*Entry, error) {
 	return nil, errors.New("store down")
 }
 func (failingStore) Put(context.Context, string, *Entry) error { return errors.New("store down") }

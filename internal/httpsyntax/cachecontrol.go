@@ -1,0 +1,127 @@
+package httpsyntax
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// CacheControl holds the Cache-Control directives (RFC 9111 §5.2, RFC
+// 5861, RFC 8246) of a request or a response that a private cache acts
+// on. Directive names are case-insensitive; unknown directives are
+// ignored (§5.2.3).
+type CacheControl struct {
+	NoStore, NoCache, MustRevalidate, Public, Private, Immutable, OnlyIfCached bool
+
+	// MaxAge, MaxStale, MinFresh, StaleWhileRevalidate, StaleIfError are
+	// the delta-seconds arguments, valid when the matching Has flag is set.
+	// A value too large to represent is 2^31 seconds (§1.2.2).
+	MaxAge, MaxStale, MinFresh, StaleWhileRevalidate, StaleIfError time.Duration
+
+	HasMaxAge, HasMaxStale, HasMinFresh, HasStaleWhileRevalidate, HasStaleIfError bool
+
+	// BadMaxAge reports a max-age with an argument that is not
+	// delta-seconds, or given twice with different values: the response
+	// is to be treated as stale (§4.2.1).
+	BadMaxAge bool
+}
+
+// maxDelta is the largest delta-seconds a cache must represent (§1.2.2).
+const maxDelta = (1 << 31) * time.Second
+
+// ParseCacheControl reads every Cache-Control field line of h. A
+// max-stale without an argument accepts any staleness (MaxStale is then
+// maxDelta). no-cache and private with a field-name list count as the
+// unqualified directives: this cache does not keep responses in part.
+func ParseCacheControl(h http.Header) CacheControl {
+	var cc CacheControl
+	for _, v := range h["Cache-Control"] {
+		for i := SkipListSep(v, 0); i < len(v); i = SkipListSep(v, i) {
+			name, j := ReadToken(v, i)
+			if name == "" {
+				i = SkipElement(v, i)
+				continue
+			}
+			j = SkipOWS(v, j)
+			arg, hasArg := "", false
+			if j < len(v) && v[j] == '=' {
+				j = SkipOWS(v, j+1)
+				hasArg = true
+				if j < len(v) && v[j] == '"' {
+					q, next, ok := ReadQuoted(v, j)
+					if !ok {
+						next = len(v)
+					}
+					arg, j = q, next
+				} else {
+					arg, j = ReadToken(v, j)
+				}
+			}
+			cc.set(strings.ToLower(name), arg, hasArg)
+			i = SkipElement(v, j)
+		}
+	}
+	return cc
+}
+
+func (cc *CacheControl) set(name, arg string, hasArg bool) {
+	switch name {
+	case "no-store":
+		cc.NoStore = true
+	case "no-cache":
+		cc.NoCache = true
+	case "must-revalidate", "proxy-revalidate":
+		// proxy-revalidate is for shared caches; honouring it here only
+		// makes a private cache more careful.
+		cc.MustRevalidate = true
+	case "public":
+		cc.Public = true
+	case "private":
+		cc.Private = true
+	case "immutable":
+		cc.Immutable = true
+	case "only-if-cached":
+		cc.OnlyIfCached = true
+	case "max-age":
+		d, ok := delta(arg)
+		switch {
+		case !ok:
+			cc.BadMaxAge = true
+		case cc.HasMaxAge && cc.MaxAge != d:
+			cc.BadMaxAge = true // two different lifetimes: trust neither
+		}
+		if ok && !cc.HasMaxAge {
+			cc.MaxAge, cc.HasMaxAge = d, true
+		}
+	case "max-stale":
+		if !hasArg {
+			cc.MaxStale, cc.HasMaxStale = maxDelta, true
+		} else if d, ok := delta(arg); ok && !cc.HasMaxStale {
+			cc.MaxStale, cc.HasMaxStale = d, true
+		}
+	case "min-fresh":
+		if d, ok := delta(arg); ok && !cc.HasMinFresh {
+			cc.MinFresh, cc.HasMinFresh = d, true
+		}
+	case "stale-while-revalidate":
+		if d, ok := delta(arg); ok && !cc.HasStaleWhileRevalidate {
+			cc.StaleWhileRevalidate, cc.HasStaleWhileRevalidate = d, true
+		}
+	case "stale-if-error":
+		if d, ok := delta(arg); ok && !cc.HasStaleIfError {
+			cc.StaleIfError, cc.HasStaleIfError = d, true
+		}
+	}
+}
+
+// delta parses delta-seconds (§1.2.2): digits only, clamped at 2^31 s.
+func delta(s string) (time.Duration, bool) {
+	n, ok, overflow := Digits(s)
+	if !ok {
+		return 0, false
+	}
+	if overflow || n >= int64(maxDelta/time.Second) {
+		return maxDelta, true
+	}
+	return time.Duration(n) * time.Second, true
+}
