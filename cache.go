@@ -138,7 +138,9 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 		if cc.sizer == nil || cc.sizer.Len() > 0 {
 			cs.selected = c.cacheLookup(req.Context(), cs.keyOf(), cs.partitionOf(), req.Header)
 		}
-		if e := cs.selected; e != nil {
+		if e := cs.selected; e != nil && e.URL == strings.TrimPrefix(cs.keyOf(), "GET ") {
+			// (A response that redirects led to is revalidated through the
+			// redirects: they were not stored and may have changed.)
 			how, age := reuse(e, cs.rq, cs.sent)
 			switch how {
 			case serveFresh:
@@ -339,7 +341,9 @@ func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
 	received := c.now()
 	tmpl, vary, ok := c.storable(cs, resp, received)
 	if !ok {
-		if cs.selected != nil {
+		// A 5xx is the origin failing, not a new representation (§4.3.3):
+		// what is stored stays.
+		if cs.selected != nil && resp.StatusCode < 500 {
 			if err := c.cache.store.Delete(ctxOf(resp), cs.keyOf()); err != nil {
 				c.cacheLog("delete", cs.keyOf(), err)
 			}
