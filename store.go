@@ -63,7 +63,7 @@ func (e *Entry) FreshUntil() time.Time { return e.Stored.Add(e.Lifetime - e.Age)
 // (measured: TestMemoryStoreCountsWhatItHolds).
 const (
 	entryOverhead  = 400
-	fieldOverhead  = 64 // per header field: its map slot, key and slice
+	fieldOverhead  = 40 // per header field: its map slot, key and slice
 	valueOverhead  = 16 // per value: its string header
 	mapGroupFields = 8  // a header map grows by groups of 8 slots
 )
