@@ -587,28 +587,39 @@ func TestCacheEntryCarriesFreshness(t *testing.T) {
 
 // Costs that stay flat as entries pile up under one URL: one shared
 // Client GETting /me for many users keeps one entry per credential under
-// one key. A revalidated GET and an invalidating POST allocate the same
-// with 10 users' entries as with 5,000 (before: every entry under the key
-// was loaded, and a Delete did O(n) work under the store's lock).
+// one key, and Vary adds one per variant (RFC 9111 §4.1). A revalidated
+// GET and an invalidating POST allocate the same with 10 entries as with
+// 5,000, by credential or by Vary (before: every entry under the key was
+// loaded, and a Delete did O(n) work under the store's lock).
 func TestCacheCostFlatUnderOneURL(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		w.Header().Set("ETag", `"me"`)
-		if r.Header.Get("If-None-Match") == `"me"` {
+		w.Header().Set("Vary", "Accept-Language")
+		etag := `"me-` + r.Header.Get("Accept-Language") + `"`
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 		io.WriteString(w, `{"me":true}`)
 	})
-	measure := func(users int) (get, post float64) {
+	// measure fills n entries, each user i (or, with vary, one user's
+	// language i) its own, and counts the allocations of a revalidated
+	// GET and of a POST followed by the GET that stores again.
+	measure := func(n int, vary bool) (get, post float64) {
 		c := New(WithTransport(handlerTransport{h}), WithCache(&MemoryStore{MaxBytes: 1 << 30}))
 		me := "http://api.test/me"
-		do := func(method, user string) {
+		do := func(method string, i int) {
 			req, _ := http.NewRequest(method, me, nil)
-			req.Header.Set("Authorization", "Bearer "+user)
+			if vary {
+				req.Header.Set("Authorization", "Bearer alice")
+				req.Header.Set("Accept-Language", "x-"+strconv.Itoa(i))
+			} else {
+				req.Header.Set("Authorization", "Bearer user-"+strconv.Itoa(i))
+			}
 			out, err := c.Send(req)
 			if err != nil {
 				t.Fatal(err)
@@ -616,22 +627,28 @@ func TestCacheCostFlatUnderOneURL(t *testing.T) {
 			io.Copy(io.Discard, out.Response().Body)
 			out.Close()
 		}
-		for i := range users {
-			do(http.MethodGet, "user-"+strconv.Itoa(i))
+		for i := range n {
+			do(http.MethodGet, i)
 		}
-		get = testing.AllocsPerRun(50, func() { do(http.MethodGet, "user-1") })
+		get = testing.AllocsPerRun(50, func() { do(http.MethodGet, 1) })
 		post = testing.AllocsPerRun(50, func() {
-			do(http.MethodPost, "user-1")
-			do(http.MethodGet, "user-1") // stored again
+			do(http.MethodPost, 1)
+			do(http.MethodGet, 1) // stored again
 		})
 		return get, post
 	}
-	g10, p10 := measure(10)
-	g5k, p5k := measure(5000)
-	if g5k > g10+2 || p5k > p10+2 {
-		t.Fatalf("allocations grow with the entries under one URL: GET %.0f → %.0f, POST %.0f → %.0f (10 → 5,000 users)", g10, g5k, p10, p5k)
+	for _, vary := range []bool{false, true} {
+		g10, p10 := measure(10, vary)
+		g5k, p5k := measure(5000, vary)
+		what := "users"
+		if vary {
+			what = "Vary variants"
+		}
+		if g5k > g10+2 || p5k > p10+2 {
+			t.Errorf("allocations grow with the %s under one URL: GET %.0f → %.0f, POST %.0f → %.0f (10 → 5,000)", what, g10, g5k, p10, p5k)
+		}
+		t.Logf("%s: allocations per revalidated GET %.0f (10), %.0f (5,000); per POST and GET %.0f, %.0f", what, g10, g5k, p10, p5k)
 	}
-	t.Logf("allocations per revalidated GET: %.0f (10 users), %.0f (5,000); per POST and GET: %.0f, %.0f", g10, g5k, p10, p5k)
 }
 
 // The byte limit counts what an entry holds: a MemoryStore filled with

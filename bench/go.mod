@@ -3,6 +3,7 @@ module github.com/semhttp/semhttp/bench
 go 1.25.0
 
 require (
+	github.com/bartventer/httpcache v0.9.0
 	github.com/go-resty/resty/v2 v2.17.2
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/semhttp/semhttp v0.0.0

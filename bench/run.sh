@@ -130,7 +130,7 @@ if [ -z "${SKIP_BENCH:-}" ]; then
 
   if [ -n "$BIGTIME" ]; then
     # The 64 MiB transfers take tens of ms each: a fixed count of them.
-    small='^Benchmark(Get200|Post201|Parallel64|Revalidate|PollJob)$'
+    small='^Benchmark(Get200|Post201|Parallel64|Revalidate|PollJob|FreshHit|CacheEntriesUnderOneURL)$'
     big='^Benchmark(Download|Upload)$'
     bench "$small" "$BENCHTIME" > "$out/bench.txt"
     bench "$big" "$BIGTIME" >> "$out/bench.txt"
@@ -151,11 +151,14 @@ if [ -z "${SKIP_BENCH:-}" ]; then
   echo
   # One table per client set, so that each stays readable.
   : > "$out/benchstat.txt"
-  for set in "Get200 OR Post201 OR Revalidate OR PollJob" "Parallel64" "Download OR Upload"; do
+  for set in "Get200 OR Post201 OR Revalidate OR PollJob OR FreshHit" "Parallel64" "Download OR Upload"; do
     echo "== benchstat -col /client -filter '.name:($set)' (each column vs raw)"
     "$BENCHSTAT" -col /client -filter ".name:($set)" "$out/bench.txt" | tee -a "$out/benchstat.txt"
     echo
   done
+  echo "== benchstat -col /n -filter '.name:CacheEntriesUnderOneURL' (each column vs n=1: flat is ~)"
+  "$BENCHSTAT" -col /n -filter ".name:CacheEntriesUnderOneURL" "$out/bench.txt" | tee -a "$out/benchstat.txt"
+  echo
 fi
 
 # One workload server, in its own process, for the RSS programs and the

@@ -120,7 +120,7 @@ func parseBench(r io.Reader) (*results, error) {
 		}
 		workload, client := splitName(strings.TrimPrefix(f[0], "Benchmark"))
 		if client == "" {
-			continue
+			client = "-" // a benchmark of semhttp alone, such as CacheEntriesUnderOneURL
 		}
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
@@ -509,6 +509,38 @@ func (t *targets) check(res *results, rss []rssRow) {
 			t.none(what)
 		} else {
 			t.line(x < y, what, fmt.Sprintf("%s vs %s (%.2f×)", human(x, "ns/op"), human(y, "ns/op"), x/y))
+		}
+	}
+	// Issue 18: a fresh hit answers from storage, at most 0.10× raw's GET
+	// (which does the round trip) and no slower than bartventer/httpcache's
+	// hit.
+	for _, s := range semClients {
+		t.cmp(res, "FreshHit", s, "raw", "ns/op", "<=", 0.10, 0, fmt.Sprintf("FreshHit %s ns/op ≤ 0.10× raw", s), false)
+		t.cmp(res, "FreshHit", s, "bartventer-httpcache", "ns/op", "<=", 1, 0, fmt.Sprintf("FreshHit %s ns/op ≤ bartventer-httpcache", s), false)
+		t.cmp(res, "FreshHit", s, "bartventer-httpcache", "allocs/op", "<=", 1, 0, fmt.Sprintf("FreshHit %s allocs/op vs bartventer-httpcache", s), true)
+		if r, ok := res.median("FreshHit", s, "server-req/op"); ok {
+			t.line(r == 0, fmt.Sprintf("FreshHit %s reaches the server on no hit", s), fmt.Sprintf("%.3f server-req/op", r))
+		} else {
+			t.none(fmt.Sprintf("FreshHit %s reaches the server on no hit", s))
+		}
+	}
+	// Issue 18: a call costs the same with 50,000 entries under its URL as
+	// with one (within 1.5×: wall clock on a shared VM).
+	for _, kind := range []string{"revalidate", "invalidate"} {
+		wl := "CacheEntriesUnderOneURL/kind=" + kind
+		what := fmt.Sprintf("CacheEntriesUnderOneURL %s ns/op at n=50000 ≤ 1.5× n=1", kind)
+		x, ok1 := res.median(wl+"/n=50000", "-", "ns/op")
+		y, ok2 := res.median(wl+"/n=1", "-", "ns/op")
+		if !ok1 || !ok2 {
+			t.none(what)
+			continue
+		}
+		t.line(x <= 1.5*y, what, fmt.Sprintf("%s vs %s (%.2f×)", human(x, "ns/op"), human(y, "ns/op"), x/y))
+		what = fmt.Sprintf("CacheEntriesUnderOneURL %s allocs/op at n=50000 ≤ n=1 + 5", kind)
+		x, ok1 = res.median(wl+"/n=50000", "-", "allocs/op")
+		y, ok2 = res.median(wl+"/n=1", "-", "allocs/op")
+		if ok1 && ok2 {
+			t.line(x <= y+5, what, fmt.Sprintf("%.0f vs %.0f", x, y))
 		}
 	}
 	for _, op := range []string{"upload", "download"} {

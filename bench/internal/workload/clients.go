@@ -3,6 +3,8 @@ package workload
 import (
 	"net/http"
 
+	"github.com/bartventer/httpcache"
+	_ "github.com/bartventer/httpcache/store/memcache" // registers memcache://
 	"github.com/go-resty/resty/v2"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/semhttp/semhttp"
@@ -32,6 +34,11 @@ import (
 //   - semhttp-Send / semhttp-Do: semhttp.New() with no options, its
 //     default configuration (its own transport with 64 idle conns/host,
 //     4 attempts, no logging).
+//   - bartventer-httpcache (cache benchmarks only): an http.Client whose
+//     Transport is bartventer/httpcache's RFC 9111 private cache on its
+//     in-memory backend (httpcache.NewTransport("memcache://")) over
+//     RawTransport, otherwise on its defaults. It is the peer of semhttp's
+//     built-in cache (issue 18).
 //
 // Every client gets its own transport, so no benchmark inherits another's
 // idle connections.
@@ -75,6 +82,14 @@ func Resty(t *http.Transport) *resty.Client {
 		c.SetTransport(t)
 	}
 	return c
+}
+
+// HTTPCache returns a client whose transport is bartventer/httpcache's
+// cache, with a memory store of its own, over a fresh RawTransport. Its
+// idle connections are closed through upstream.
+func HTTPCache() (c *http.Client, upstream *http.Transport) {
+	upstream = RawTransport()
+	return &http.Client{Transport: httpcache.NewTransport("memcache://", httpcache.WithUpstream(upstream))}, upstream
 }
 
 // Semhttp returns semhttp's client in its default configuration.

@@ -16,18 +16,26 @@ import (
 
 // Routes of the loopback server.
 const (
-	PathJSON    = "/widgets/42" // GET: 200, small JSON
-	PathItems   = "/items"      // POST: 201 + Location, small JSON
-	PathBlob    = "/blob"       // GET ?size=N: 200 with N bytes (Content-Length set)
-	PathUpload  = "/upload"     // PUT or POST: body read to the end, 201 + Location
-	PathETag    = "/doc"        // GET: 100 KiB with an ETag; 304 to a matching If-None-Match
-	PathNoValid = "/doc-plain"  // GET: the same 100 KiB without validators (never cacheable)
-	PathJobs    = "/jobs"       // POST: 202 + Location /jobs/{id}; GET /jobs/{id}: 202 … 200
-	PathStats   = "/_stats"     // GET: the counters as JSON (Stats), for a server in another process
+	PathJSON    = "/widgets/42"           // GET: 200, small JSON
+	PathFresh   = "/widgets/42/cacheable" // GET: PathJSON's JSON, max-age=300, an ETag, Vary: Accept-Encoding; 304 to a matching If-None-Match
+	PathItems   = "/items"                // POST: 201 + Location, small JSON
+	PathBlob    = "/blob"                 // GET ?size=N: 200 with N bytes (Content-Length set)
+	PathUpload  = "/upload"               // PUT or POST: body read to the end, 201 + Location
+	PathETag    = "/doc"                  // GET: 100 KiB with an ETag; 304 to a matching If-None-Match
+	PathNoValid = "/doc-plain"            // GET: the same 100 KiB without validators (never cacheable)
+	PathJobs    = "/jobs"                 // POST: 202 + Location /jobs/{id}; GET /jobs/{id}: 202 … 200
+	PathStats   = "/_stats"               // GET: the counters as JSON (Stats), for a server in another process
 )
 
 // JSONPayload is the body of PathJSON.
 const JSONPayload = `{"id":42,"name":"sprocket","tags":["a","b","c"],"active":true}`
+
+// FreshETag is PathFresh's strong validator.
+const FreshETag = `"widget-42-v1"`
+
+// FreshMaxAge is PathFresh's Cache-Control: a response a cache may answer
+// from storage for five minutes without asking the server.
+const FreshMaxAge = "max-age=300"
 
 // CreatedPayload is the body of a 201 from PathItems.
 const CreatedPayload = `{"id":42,"name":"sprocket"}`
@@ -58,6 +66,9 @@ type Server struct {
 	Conditional atomic.Int64
 	// UploadBytes counts body bytes received by PathUpload.
 	UploadBytes atomic.Int64
+	// FreshRequests counts requests that reached PathFresh, conditional or
+	// not: a cache's fresh hit adds none.
+	FreshRequests atomic.Int64
 
 	jobsMu sync.Mutex
 	jobs   map[int64]int // id → monitor GETs left before done
@@ -74,6 +85,7 @@ func NewServer() *Server {
 	}
 	s.doc = s.blob[:DocSize]
 	s.mux.HandleFunc("GET "+PathJSON, s.getJSON)
+	s.mux.HandleFunc("GET "+PathFresh, s.getFresh)
 	s.mux.HandleFunc("POST "+PathItems, s.postItem)
 	s.mux.HandleFunc("GET "+PathBlob, s.getBlob)
 	s.mux.HandleFunc("PUT "+PathUpload, s.upload)
@@ -90,6 +102,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) getJSON(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	io.WriteString(w, JSONPayload)
+}
+
+// getFresh serves JSONPayload as a response any cache may reuse for five
+// minutes (max-age=300), with an ETag so that it can be revalidated after.
+//
+// It also says Vary: Accept-Encoding, as JSON APIs commonly do. The
+// benchmark's peer needs it: bartventer/httpcache v0.9.0 stores a response
+// without Vary under the same key as its list of the URL's variants, which
+// overwrites it, so that without a Vary it never answers from storage.
+func (s *Server) getFresh(w http.ResponseWriter, r *http.Request) {
+	s.FreshRequests.Add(1)
+	h := w.Header()
+	h["Cache-Control"] = []string{FreshMaxAge}
+	h["Etag"] = []string{FreshETag}
+	h["Vary"] = []string{"Accept-Encoding"}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, FreshETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	h["Content-Type"] = []string{"application/json"}
 	io.WriteString(w, JSONPayload)
 }
@@ -229,15 +262,18 @@ type Stats struct {
 	Conditional  int64 `json:"conditional"`
 	UploadBytes  int64 `json:"upload_bytes"`
 	JobsPending  int   `json:"jobs_pending"`
+	// FreshRequests counts requests to PathFresh.
+	FreshRequests int64 `json:"fresh_requests"`
 }
 
 // Stats returns the counters now.
 func (s *Server) Stats() Stats {
 	return Stats{
-		DocBodyBytes: s.DocBodyBytes.Load(),
-		Conditional:  s.Conditional.Load(),
-		UploadBytes:  s.UploadBytes.Load(),
-		JobsPending:  s.JobsPending(),
+		DocBodyBytes:  s.DocBodyBytes.Load(),
+		Conditional:   s.Conditional.Load(),
+		UploadBytes:   s.UploadBytes.Load(),
+		JobsPending:   s.JobsPending(),
+		FreshRequests: s.FreshRequests.Load(),
 	}
 }
 
