@@ -57,11 +57,14 @@
 //
 //  1. request defaults: [WithBaseURL], [WithHeader], the call's
 //     [RequestOptions], an Idempotency-Key ([WithIdempotencyKeys]);
-//  2. the cache: validators for a GET, If-Match for a conditional write;
+//  2. the cache: a fresh stored response answers a GET here, without
+//     the network; else validators for a GET, If-Match for a
+//     conditional write;
 //  3. redirects: the chain, hop by hop, each hop tried by
 //     go-retryablehttp under semhttp's [RetryPolicy];
-//  4. the cache again: a 200 stored as it is read, a 304 answered from
-//     storage, a write invalidating what it changed;
+//  4. the cache again: a response stored as it is read, a 304 answered
+//     from storage, a stale response served when the origin failed and
+//     stale-if-error allows it, a write invalidating what it changed;
 //  5. classification: an [Outcome] for Send, the response as it is for Do.
 //
 // # Retries
@@ -100,11 +103,18 @@
 //
 // # Cache
 //
-// GET responses with validators are kept (in memory by default, see
-// [WithCache]); the next GET revalidates, and a 304 becomes a *NotModified
-// that reads as the stored representation: its Response is the stored 200,
-// freshened by the 304 ([Client.Do] hands a doer that 200).
-// [WithConditionalWrites] makes writes conditional on the stored ETag.
+// Every Client has a private HTTP cache (RFC 9111), in memory by default
+// (see [WithCache]; WithCache(nil) turns it off). A stored response that
+// is fresh — by max-age, Expires, or the Last-Modified heuristic —
+// answers a GET without the network, as the stored response's kind with
+// Info().FromCache set; a stale one is revalidated, and a 304 becomes a
+// *NotModified that reads as the stored representation: its Response is
+// the stored response, freshened by the 304 ([Client.Do] hands a doer
+// that response, with an Age header). stale-while-revalidate,
+// stale-if-error and the request's own Cache-Control directives are
+// honoured; [RequestOptions].BypassCache leaves the cache out of one
+// call. [WithConditionalWrites] makes writes conditional on the stored
+// ETag.
 //
 // # Ranges and paging
 //

@@ -171,12 +171,13 @@ func WithRedirectMemory(n int) Option {
 	return func(c *config) { c.redirect.memSize = n }
 }
 
-// WithCache sets the store that keeps GET responses for revalidation (see
-// [Store]). Nil (a nil *MemoryStore too) turns the cache off: no response
-// is stored, no validator
-// is added, and every 304 is the server's, passed through. Without this
-// option every Client has its own [MemoryStore] with the default limits
-// (32 MiB in all, 1 MiB per body).
+// WithCache sets the store of the Client's private HTTP cache (RFC 9111),
+// which answers GETs from fresh stored responses and revalidates stale
+// ones (see [Store]). Nil (a nil *MemoryStore too) turns the cache off: no
+// response is stored or served from storage, no validator is added, and
+// every 304 is the server's, passed through. Without this option every
+// Client has its own [MemoryStore] with the default limits (32 MiB in all,
+// 1 MiB per body).
 //
 // The cache is a private cache: responses to requests carrying
 // Authorization, Cookie, Proxy-Authorization or a header registered with

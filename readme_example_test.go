@@ -428,6 +428,47 @@ func Example_readmeCache() {
 	// Output: unchanged: true 12
 }
 
+func readmeCacheInfo(c *semhttp.Client, req *http.Request) error {
+	out, err := c.Send(req)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	body, err := io.ReadAll(out.Response().Body) // a body is stored once it was read to the end
+	if err != nil {
+		return err
+	}
+	if info := out.Info(); info.FromCache { // fresh, or stale where the server allowed it
+		fmt.Println(out.Response().Header.Get(semhttp.CacheHeader), info.Stale, info.OriginErr, len(body))
+	}
+	return nil
+}
+
+// The README's fresh-hit example: the first GET reaches the server, the
+// second is answered from memory (max-age=60), and the server sees one
+// request.
+func Example_readmeCacheInfo() {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, `{"id":1}`)
+	}))
+	defer srv.Close()
+	c := semhttp.New()
+	defer c.CloseIdleConnections()
+	for range 2 {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		if err := readmeCacheInfo(c, req); err != nil {
+			fmt.Println(err)
+		}
+	}
+	fmt.Println("requests the server saw:", hits.Load())
+	// Output:
+	// fresh false <nil> 8
+	// requests the server saw: 1
+}
+
 type Widget struct {
 	Name string `json:"name"`
 }
