@@ -44,6 +44,7 @@ type Client struct {
 	gate         gate             // origins that asked to be held off
 	refreshing   refreshing       // background revalidations (stale-while-revalidate)
 	clock        func() time.Time // the cache's clock; nil: time.Now (tests set it)
+	hooks        Hooks            // WithHooks
 }
 
 // refreshing tracks the background revalidations of a Client.
@@ -119,6 +120,14 @@ func (c *Client) configure(cfg *config) {
 			rt = c.pool
 		}
 	}
+	if cfg.hooks.Transport != nil {
+		if wrapped := cfg.hooks.Transport(rt); wrapped != nil {
+			rt = wrapped
+		} else {
+			c.configErr = errors.Join(c.configErr, errors.New("semhttp: Hooks.Transport returned a nil RoundTripper"))
+		}
+	}
+	c.hooks = cfg.hooks
 	c.logger = cfg.logger
 	c.retry = cfg.retry.resolved()
 	c.budget = newRetryBudget(&c.retry)
@@ -224,12 +233,21 @@ func (rt roundTripper) CloseIdleConnections() { rt.c.CloseIdleConnections() }
 // http.Client.Do, Do closes req.Body. Do satisfies the doer interfaces of
 // generated clients (oapi-codegen's HttpRequestDoer, ogen's ht.Client).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	req, end := c.observe(req, "do")
 	resp, x, err := c.exchange(req, nil)
 	if err != nil {
+		if end != nil {
+			end(nil, Info{}, nil, err)
+		}
 		return nil, err
 	}
+	var out Outcome
 	if dst := x.capture(); dst != nil {
-		*dst = c.outcome(resp, x)
+		out = c.outcome(resp, x)
+		*dst = out
+	}
+	if end != nil {
+		end(resp, x.info(), out, nil)
 	}
 	return resp, nil
 }
@@ -251,13 +269,20 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 // send is Send for the caller's requests (fu nil) and for the requests the
 // library makes on their behalf.
 func (c *Client) send(req *http.Request, fu *followUp) (Outcome, error) {
+	req, end := c.observe(req, opOf(fu))
 	resp, x, err := c.exchange(req, fu)
 	if err != nil {
+		if end != nil {
+			end(nil, Info{}, nil, err)
+		}
 		return nil, err
 	}
 	out := c.outcome(resp, x)
 	if dst := x.capture(); dst != nil {
 		*dst = out
+	}
+	if end != nil {
+		end(resp, out.Info(), out, nil)
 	}
 	return out, nil
 }

@@ -30,6 +30,7 @@ type config struct {
 	cache          cacheOptions
 	tlsConfig      *tls.Config
 	wrap           func(http.RoundTripper) http.RoundTripper
+	hooks          Hooks
 }
 
 // WithHTTPClient takes the transport, cookie jar and timeout from hc. hc is

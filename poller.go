@@ -202,9 +202,23 @@ func (p *Poller) Result() (Outcome, error) {
 // end past the context's deadline, or past the poll budget, fails at once
 // (errors matching context.DeadlineExceeded or [ErrPollBudget]). After such
 // an error the Poller can still give a [Poller.ResumeToken].
-func (p *Poller) Wait(ctx context.Context) (Outcome, error) {
+func (p *Poller) Wait(ctx context.Context) (out Outcome, err error) {
 	if p.c == nil {
 		return nil, errZeroPoller
+	}
+	if p.c.hooks.Call != nil {
+		var end callEnd
+		ctx, end = p.observeWait(ctx)
+		if end != nil {
+			defer func() {
+				var resp *http.Response
+				var info Info
+				if out != nil {
+					resp, info = out.Response(), out.Info()
+				}
+				end(resp, info, out, err)
+			}()
+		}
 	}
 	for {
 		d, gen, done, err := p.plan()
@@ -230,6 +244,25 @@ func (p *Poller) Wait(ctx context.Context) (Outcome, error) {
 			return nil, err
 		}
 	}
+}
+
+// observeWait starts the hooks' "wait" call: its request is a GET of the
+// monitor.
+func (p *Poller) observeWait(ctx context.Context) (context.Context, callEnd) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "", nil)
+	if err != nil {
+		return ctx, nil
+	}
+	p.mu.Lock()
+	m := p.monitor
+	p.mu.Unlock()
+	if m == nil {
+		return ctx, nil
+	}
+	u := *m
+	req.URL, req.Host = &u, u.Host
+	req, end := p.c.observe(req, "wait")
+	return req.Context(), end
 }
 
 func (p *Poller) generation() int {
