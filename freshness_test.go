@@ -21,19 +21,24 @@ import (
 // moved by hand (no sleeps); servers are httptest servers whose Date is
 // the real clock, so the client's clock starts there.
 
-// clock is a Client clock that tests move forward.
-type clock struct{ offset atomic.Int64 }
+// clock is a Client clock that tests move forward: it stands still at
+// base (set once, before use) plus the offset, so that a slow machine's
+// real time does not age what the test stores.
+type clock struct {
+	base   time.Time
+	offset atomic.Int64
+}
 
-func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) now() time.Time          { return c.base.Add(time.Duration(c.offset.Load())) }
 func (c *clock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 func (c *clock) set(d time.Duration)     { c.offset.Store(int64(d)) }
 func newClockClient(t *testing.T, opts ...Option) (*Client, *clock) {
 	t.Helper()
 	c := newTestClient(t, opts...)
-	var k clock
+	k := &clock{base: time.Now()}
 	c.clock = k.now
 	t.Cleanup(c.refreshing.wg.Wait) // background revalidations end before goleak looks
-	return c, &k
+	return c, k
 }
 
 // origin answers GET with the header fields of its current script and
@@ -188,6 +193,7 @@ func TestCacheFreshExpiresDateAge(t *testing.T) {
 			t.Parallel()
 			o := newOrigin(t, 200, "x", tc.kv...)
 			c, k := newClockClient(t)
+			k.base = now // the table's dates are from now
 			fetch(t, c, o.srv.URL)
 			k.set(tc.freshFor - 5*time.Second)
 			fetch(t, c, o.srv.URL)
