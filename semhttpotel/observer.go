@@ -1,0 +1,301 @@
+package semhttpotel
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/semhttp/semhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/semconv/v1.43.0/httpconv"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// observer.go holds the hooks: a span per call (hooks' Call), a span and
+// a duration per attempt (hooks' Transport), and the counters.
+
+// Attribute keys of this package (the others are the semantic
+// conventions').
+const (
+	outcomeKey = attribute.Key("semhttp.outcome")
+	cacheKey   = attribute.Key("semhttp.cache")
+)
+
+type observer struct {
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
+
+	duration httpconv.ClientRequestDuration
+	retries  metric.Int64Counter
+	refusals metric.Int64Counter
+	cache    metric.Int64Counter
+	polls    metric.Int64Counter
+
+	kinds sync.Map // status code → kind name, for Do's calls
+}
+
+func newObserver(cfg config) *observer {
+	m := cfg.mp.Meter(scope)
+	o := &observer{tracer: cfg.tp.Tracer(scope), prop: cfg.prop}
+	// An instrument the meter refuses is a no-op one: metrics must never
+	// fail a call.
+	o.duration, _ = httpconv.NewClientRequestDuration(m)
+	o.retries, _ = m.Int64Counter("semhttp.client.retries", metric.WithUnit("{retry}"),
+		metric.WithDescription("Requests sent again after a failed attempt (not redirects)."))
+	o.refusals, _ = m.Int64Counter("semhttp.client.retry_budget.refusals", metric.WithUnit("{retry}"),
+		metric.WithDescription("Retries the client's retry budget refused."))
+	o.cache, _ = m.Int64Counter("semhttp.client.cache.results", metric.WithUnit("{call}"),
+		metric.WithDescription("GET calls by what the cache did: fresh, stale, revalidated or miss."))
+	o.polls, _ = m.Int64Counter("semhttp.client.polls", metric.WithUnit("{poll}"),
+		metric.WithDescription("Polls of async jobs' monitors and results."))
+	return o
+}
+
+// callState is what a call's attempts share: its number of requests so
+// far, for http.request.resend_count.
+type callState struct{ sent atomic.Int64 }
+
+type callStateKey struct{}
+
+// call starts the span of a logical call (Hooks.Call).
+func (o *observer) call(ctx context.Context, op string, req *http.Request) (context.Context, func(*http.Response, semhttp.Info, semhttp.Outcome, error)) {
+	method, methodAttrs := methodOf(req.Method)
+	name, kind := method, trace.SpanKindClient
+	if op == "wait" {
+		name, kind = "semhttp.wait", trace.SpanKindInternal
+	}
+	attrs := append(methodAttrs, requestAttrs(req.URL)...)
+	ctx, span := o.tracer.Start(ctx, name, trace.WithSpanKind(kind), trace.WithAttributes(attrs...))
+	ctx = context.WithValue(ctx, callStateKey{}, &callState{})
+	if op == "poll" {
+		o.polls.Add(ctx, 1, metric.WithAttributes(semconv.ServerAddress(req.URL.Hostname())))
+	}
+	return ctx, func(resp *http.Response, info semhttp.Info, out semhttp.Outcome, err error) {
+		defer span.End()
+		host := metric.WithAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.ServerAddress(req.URL.Hostname()))
+		if err != nil {
+			var rerr *semhttp.RequestError
+			if errors.As(err, &rerr) && rerr.Attempts > 1 {
+				o.retries.Add(ctx, int64(rerr.Attempts-1), host)
+			}
+			span.SetAttributes(errorType(err))
+			span.SetStatus(codes.Error, err.Error())
+			return
+		}
+		if n := info.TotalAttempts - 1 - len(info.Hops); n > 0 {
+			o.retries.Add(ctx, int64(n), host)
+		}
+		if info.RetryRefused {
+			o.refusals.Add(ctx, 1, host)
+		}
+		var code int
+		if resp != nil {
+			code = resp.StatusCode
+			span.SetAttributes(semconv.HTTPResponseStatusCode(code))
+		}
+		span.SetAttributes(outcomeKey.String(o.kindOf(out, code)))
+		if (op == "send" || op == "do") && req.Method == http.MethodGet {
+			result := cacheResult(info, out, resp)
+			span.SetAttributes(cacheKey.String(result))
+			o.cache.Add(ctx, 1, metric.WithAttributes(cacheKey.String(result)))
+		}
+		if code >= 400 || code < 100 || code > 599 {
+			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(code)))
+			span.SetStatus(codes.Error, "")
+		}
+	}
+}
+
+// cacheResult says what the cache did for a GET.
+func cacheResult(info semhttp.Info, out semhttp.Outcome, resp *http.Response) string {
+	switch {
+	case !info.FromCache:
+		return "miss"
+	case info.Stale:
+		return "stale"
+	}
+	if _, ok := out.(*semhttp.NotModified); ok {
+		return "revalidated"
+	}
+	if resp != nil && resp.Header.Get(semhttp.CacheHeader) == "revalidated" {
+		return "revalidated" // Do: the stored response in place of the 304
+	}
+	return "fresh"
+}
+
+// transport wraps the client's transport (Hooks.Transport): a span and a
+// duration per request on the wire.
+func (o *observer) transport(base http.RoundTripper) http.RoundTripper {
+	return &attempts{o: o, base: base}
+}
+
+type attempts struct {
+	o    *observer
+	base http.RoundTripper
+}
+
+func (t *attempts) RoundTrip(req *http.Request) (*http.Response, error) {
+	o := t.o
+	ctx := req.Context()
+	method, attrs := methodOf(req.Method)
+	attrs = append(attrs, requestAttrs(req.URL)...)
+	if st, ok := ctx.Value(callStateKey{}).(*callState); ok {
+		if n := st.sent.Add(1) - 1; n > 0 {
+			attrs = append(attrs, semconv.HTTPRequestResendCount(int(n)))
+		}
+	}
+	ctx, span := o.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	defer span.End()
+	// A RoundTripper must not modify the request: the trace context goes
+	// on a copy, with a header of its own.
+	r := req.WithContext(ctx)
+	r.Header = req.Header.Clone()
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	o.prop.Inject(ctx, propagation.HeaderCarrier(r.Header))
+	start := time.Now()
+	resp, err := t.base.RoundTrip(r)
+	elapsed := time.Since(start).Seconds()
+	var extra []attribute.KeyValue
+	switch {
+	case err != nil:
+		et := errorType(err)
+		extra = append(extra, et)
+		span.SetAttributes(et)
+		span.SetStatus(codes.Error, err.Error())
+	default:
+		code := resp.StatusCode
+		extra = append(extra, semconv.HTTPResponseStatusCode(code))
+		span.SetAttributes(semconv.HTTPResponseStatusCode(code))
+		if code >= 400 || code < 100 || code > 599 {
+			et := semconv.ErrorTypeKey.String(strconv.Itoa(code))
+			extra = append(extra, et)
+			span.SetAttributes(et)
+			span.SetStatus(codes.Error, "")
+		}
+	}
+	host, port := hostPort(req.URL)
+	o.duration.Record(ctx, elapsed, httpconv.RequestMethodAttr(method), host, port, extra...)
+	return resp, err
+}
+
+// CloseIdleConnections reaches the transport underneath.
+func (t *attempts) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// Unwrap returns the transport underneath.
+func (t *attempts) Unwrap() http.RoundTripper { return t.base }
+
+// knownMethods are the methods the semantic conventions name as they are.
+var knownMethods = map[string]bool{
+	http.MethodConnect: true, http.MethodDelete: true, http.MethodGet: true, http.MethodHead: true,
+	http.MethodOptions: true, http.MethodPatch: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodTrace: true, "QUERY": true,
+}
+
+// methodOf returns the method as the span name and metrics give it and
+// the method attributes: an unknown method is "_OTHER", with its own
+// spelling in http.request.method_original, and names its span "HTTP".
+func methodOf(m string) (string, []attribute.KeyValue) {
+	if m == "" {
+		m = http.MethodGet
+	}
+	if knownMethods[m] {
+		return m, []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(m)}
+	}
+	return "HTTP", []attribute.KeyValue{semconv.HTTPRequestMethodOther, semconv.HTTPRequestMethodOriginal(m)}
+}
+
+// requestAttrs are url.full (redacted), server.address and server.port.
+func requestAttrs(u *url.URL) []attribute.KeyValue {
+	host, port := hostPort(u)
+	return []attribute.KeyValue{semconv.URLFull(redact(u)), semconv.ServerAddress(host), semconv.ServerPort(port)}
+}
+
+func hostPort(u *url.URL) (string, int) {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return u.Hostname(), p
+	}
+	if u.Scheme == "https" {
+		return u.Hostname(), 443
+	}
+	return u.Hostname(), 80
+}
+
+// redact is u without userinfo and fragment, each query value replaced by
+// "REDACTED" (the semantic conventions' url.full: query values may hold
+// tokens), and so is a query part without "=".
+func redact(u *url.URL) string {
+	r := *u
+	r.User, r.Fragment, r.RawFragment = nil, "", ""
+	if r.RawQuery != "" {
+		parts := strings.Split(r.RawQuery, "&")
+		for i, p := range parts {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				parts[i] = k + "=REDACTED"
+			} else if p != "" {
+				parts[i] = "REDACTED" // a bare value (?token) may be the secret itself
+			}
+		}
+		r.RawQuery = strings.Join(parts, "&")
+	}
+	return r.String()
+}
+
+// errorType is error.type for a call or an attempt without a response:
+// the type of the cause a *semhttp.RequestError wraps ("timeout" for a
+// deadline).
+func errorType(err error) attribute.KeyValue {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return semconv.ErrorTypeKey.String("timeout")
+	}
+	var rerr *semhttp.RequestError
+	if errors.As(err, &rerr) && rerr.Err != nil {
+		err = rerr.Err
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) && uerr.Err != nil {
+		err = uerr.Err
+	}
+	return semconv.ErrorType(err)
+}
+
+// kindOf names out's kind ("OK", "NotFound"); without one (Do), the kind
+// of a response with that code, worked out once per code.
+func (o *observer) kindOf(out semhttp.Outcome, code int) string {
+	if out != nil {
+		return kindName(out)
+	}
+	if k, ok := o.kinds.Load(code); ok {
+		return k.(string)
+	}
+	k := "none"
+	if out, err := semhttp.Classify(&http.Response{StatusCode: code, Header: http.Header{}, Body: http.NoBody}); err == nil {
+		k = kindName(out)
+	}
+	o.kinds.Store(code, k)
+	return k
+}
+
+func kindName(out semhttp.Outcome) string {
+	t := reflect.TypeOf(out)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
