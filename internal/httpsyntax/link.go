@@ -141,20 +141,21 @@ func parseLink(s string, i int) (l Link, next int, ok bool) {
 			return Link{}, i, false
 		}
 		i = SkipOWS(s, j)
+		nparams++
+		keep := nparams <= maxParams // later ones are parsed, not kept
 		value := ""
 		if i < len(s) && s[i] == '=' {
 			i = SkipOWS(s, i+1)
 			var vok bool
-			value, i, vok = readParamValue(s, i)
+			value, i, vok = readParamValue(s, i, keep)
 			if !vok {
 				return Link{}, i, false
 			}
 		}
-		name = strings.ToLower(name)
-		nparams++
-		if nparams > maxParams {
+		if !keep {
 			continue
 		}
+		name = strings.ToLower(name)
 		switch {
 		case name == "rel":
 			if !relSeen { // RFC 8288 §3.3: later rel parameters are ignored
@@ -175,9 +176,14 @@ func parseLink(s string, i int) (l Link, next int, ok bool) {
 // readParamValue reads a parameter value at s[i]: a quoted-string
 // (unescaped) or, leniently as RFC 8288 Appendix B.3 does, everything up to
 // the next ';' or ',' with trailing whitespace removed. On failure (an
-// unterminated quoted-string) it returns ok=false and -1.
-func readParamValue(s string, i int) (value string, next int, ok bool) {
+// unterminated quoted-string) it returns ok=false and -1. Unless keep, it
+// only finds where the value ends, and returns "" without allocating.
+func readParamValue(s string, i int, keep bool) (value string, next int, ok bool) {
 	if i < len(s) && s[i] == '"' {
+		if !keep {
+			j := skipQuoted(s, i)
+			return "", j, j >= 0
+		}
 		v, j, ok := ReadQuoted(s, i)
 		if !ok {
 			return "", -1, false

@@ -306,6 +306,44 @@ func TestParseLinksMalformedCount(t *testing.T) {
 	}
 }
 
+// What a link-value holds past what is kept is skipped without
+// allocating: quoted-strings with escapes in a malformed value (skipped to
+// its end), and parameters past maxParams (Uppercase names, escaped
+// values) of a valid one. Before, each allocated as it was unescaped or
+// lower-cased and then dropped: within one link-value, the MaxLinks
+// bound does not help.
+func TestParseLinksSkipsWithoutAllocating(t *testing.T) {
+	allocs := func(h http.Header) float64 {
+		return testing.AllocsPerRun(5, func() { ParseLinks(h) })
+	}
+	// A malformed value: not a '<' first, then quoted-strings with escapes.
+	malformed := func(n int) http.Header {
+		return http.Header{"Link": {"junk" + strings.Repeat(` "\""`, n) + ", </ok>; rel=next"}}
+	}
+	// A valid value with n parameters past maxParams.
+	params := func(n int) http.Header {
+		var sb strings.Builder
+		sb.WriteString("</ok>; rel=next")
+		for i := range maxParams + n {
+			fmt.Fprintf(&sb, `; P%d="\%d"`, i, i)
+		}
+		return http.Header{"Link": {sb.String()}}
+	}
+	for _, c := range []struct {
+		what string
+		h    func(int) http.Header
+	}{{"malformed value with escaped quoted-strings", malformed}, {"parameters past maxParams", params}} {
+		if ls := ParseLinks(c.h(10_000)); len(ls) != 1 || ls[0].URL.Path != "/ok" || !ls[0].HasRel("next") {
+			t.Fatalf("%s: got %v", c.what, viewLinks(ls))
+		}
+		a10, a10k := allocs(c.h(10)), allocs(c.h(10_000))
+		t.Logf("%s: %.0f allocations with 10, %.0f with 10,000", c.what, a10, a10k)
+		if a10k > a10 {
+			t.Errorf("%s: allocations grow with what is skipped: %.0f with 10, %.0f with 10,000", c.what, a10, a10k)
+		}
+	}
+}
+
 // BenchmarkParseLinksMalformed parses a Link field of n malformed values:
 // its time stays flat from 1,000 to 100,000 once they count toward
 // MaxLinks ("x" allocates nothing, so only the time tells the work).
