@@ -153,10 +153,10 @@ func nextRangePage(out Outcome, unit string, start int64) (next int64, done bool
 // Loops are detected in memory that does not grow with the pages walked,
 // so a loop is not always caught on its first return: a page that links
 // to itself ends the iteration at once, but a longer loop may be walked
-// around again before [ErrPagingLoop]. If the first link back to a page
-// already fetched comes after n pages, the error comes after at most 3n
-// pages (so at most 2n pages of the loop fetched again). Pages are told
-// apart by their resolved URL.
+// around again, its pages fetched and yielded again, before
+// [ErrPagingLoop]. If the first link back to a page already fetched comes
+// after n pages, the error comes after at most 3n pages (fewer than 2n of
+// them repeats). Pages are told apart by their resolved URL.
 func (c *Client) LinkPages(req *http.Request) iter.Seq2[Outcome, error] {
 	c.init()
 	return func(yield func(Outcome, error) bool) {
