@@ -146,9 +146,17 @@ func nextRangePage(out Outcome, unit string, start int64) (next int64, done bool
 // loop. A failure outcome is yielded with its Err and ends the iteration;
 // so does a transport error (nil outcome). A next link that is not http
 // or https, that goes from https to http, or that returns to a page
-// already seen ends it with an error ([ErrPagingLoop] for the last).
+// already fetched ends it with an error ([ErrPagingLoop] for the last).
 // Authorization, Proxy-Authorization and Cookie are not sent to a next
 // page on another origin than req's.
+//
+// Loops are detected in memory that does not grow with the pages walked,
+// so a loop is not always caught on its first return: a page that links
+// to itself ends the iteration at once, but a longer loop may be walked
+// around again, its pages fetched and yielded again, before
+// [ErrPagingLoop]. If the first link back to a page already fetched comes
+// after n pages, the error comes after at most 3n pages (fewer than 2n of
+// them repeats). Pages are told apart by their resolved URL.
 func (c *Client) LinkPages(req *http.Request) iter.Seq2[Outcome, error] {
 	c.init()
 	return func(yield func(Outcome, error) bool) {
@@ -163,14 +171,13 @@ func (c *Client) LinkPages(req *http.Request) iter.Seq2[Outcome, error] {
 			origin = c.base.ResolveReference(origin)
 		}
 		cur := origin
-		seen := make(map[string]struct{})
+		loop := newPageLoop(origin.String())
 		// Pages are read fresh (not revalidated from the cache: a 304 would
 		// hide the Link to the next page), and never record into the
 		// caller's RequestOptions.Outcome.
 		fu := &followUp{noCache: true}
 		r, err := pageRequest(req, req.URL)
 		for err == nil {
-			seen[cur.String()] = struct{}{}
 			var out Outcome
 			out, err = c.send(r, fu)
 			if err != nil {
@@ -192,7 +199,7 @@ func (c *Client) LinkPages(req *http.Request) iter.Seq2[Outcome, error] {
 			case cur.Scheme == "https" && next.Scheme == "http":
 				err = fmt.Errorf("semhttp: next page %s downgrades https to http", httpsyntax.Redact(next))
 			default:
-				if _, dup := seen[next.String()]; dup {
+				if loop.repeats(next.String()) {
 					err = fmt.Errorf("%w: %s", ErrPagingLoop, httpsyntax.Redact(next))
 					break
 				}
@@ -213,6 +220,43 @@ func (c *Client) LinkPages(req *http.Request) iter.Seq2[Outcome, error] {
 		}
 		yield(nil, err)
 	}
+}
+
+// pageLoop tells, in constant memory, whether a walk along next links
+// comes back to a page it has fetched. It keeps two URLs: the last page's
+// and a checkpoint, a page fetched earlier, which moves forward to the
+// page reached after 1, 2, 4, 8, ... more pages (Brent's cycle detection:
+// R. P. Brent, "An improved Monte Carlo factorization algorithm", BIT 20,
+// 1980). A URL equal to either is a page fetched again.
+//
+// Bound: let page μ be the first one linked to again, λ pages later (the
+// first link back comes after n = μ+λ pages, x_0 ... x_{n-1}, and
+// x_n = x_μ). The checkpoint is page 2^k-1 for the k-th power; once
+// 2^k-1 ≥ μ it is in the loop, and once also 2^k ≥ λ, the λ-th page after
+// it is it again and still compared with it. So the loop is reported at
+// page 2^k-1+λ for the least such k (or earlier, by the last page's URL),
+// which is at most max(2μ+λ, 3λ-3) ≤ 3n-2 pages fetched.
+type pageLoop struct {
+	last, checkpoint string
+	power, steps     int
+}
+
+// newPageLoop starts a walk at the page with URL first.
+func newPageLoop(first string) pageLoop {
+	return pageLoop{last: first, checkpoint: first, power: 1}
+}
+
+// repeats reports whether the page with URL next, linked from the last
+// page, repeats a page fetched before; if not, next becomes the last page.
+func (l *pageLoop) repeats(next string) bool {
+	if next == l.last || next == l.checkpoint {
+		return true
+	}
+	l.last = next
+	if l.steps++; l.steps == l.power {
+		l.checkpoint, l.power, l.steps = next, 2*l.power, 0
+	}
+	return false
 }
 
 func pageTemplateOK(req *http.Request) error {

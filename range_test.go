@@ -803,7 +803,8 @@ func TestLinkPages(t *testing.T) {
 		}})
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/items?page=1", nil)
 		got, err := linkPages(t, c, req, 0)
-		if !errors.Is(err, ErrPagingLoop) || len(got) != 2 {
+		// Back to page 1 after 2 pages: reported within 3·2 pages.
+		if !errors.Is(err, ErrPagingLoop) || len(got) < 2 || len(got) > 3*2 {
 			t.Fatalf("%q %v", got, err)
 		}
 	})

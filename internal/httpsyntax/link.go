@@ -1,9 +1,9 @@
 package httpsyntax
 
 // Link (RFC 8288) parsing. The parsers never fail: a malformed list
-// element is skipped and the rest are kept, and the amount of output is
-// bounded, so a hostile header can neither panic them nor make them
-// allocate without bound.
+// element is skipped and the rest are kept, and the number of elements
+// read is bounded, so a hostile header can neither panic them nor make
+// them allocate without bound.
 
 import (
 	"net/http"
@@ -11,8 +11,9 @@ import (
 	"strings"
 )
 
-// MaxLinks is the most link-values ParseLinks returns for one response;
-// later ones are ignored.
+// MaxLinks is the most link-values ParseLinks reads for one response,
+// well-formed or not (so it returns at most as many links); later ones
+// are ignored.
 const MaxLinks = 256
 
 // maxParams bounds the parameters kept per link-value or challenge; later
@@ -60,27 +61,33 @@ func (l Link) Param(name string) string {
 // ParseLinks parses every Link header value in h, in order. Several
 // link-values may share a field line (comma-separated) and several field
 // lines may be present. Malformed link-values are skipped; the rest are
-// kept. At most MaxLinks links are returned. The result is nil when there
-// is no valid link.
+// kept. Only the first MaxLinks link-values are read, malformed ones
+// included, so a header of many malformed values costs no more than one
+// of MaxLinks valid ones (empty list elements are skipped, uncounted). The
+// result is nil when there is no valid link.
 func ParseLinks(h http.Header) []Link {
 	var links []Link
+	read := 0 // link-values read, well-formed or not
 	for _, v := range h.Values("Link") {
-		links = parseLinkValue(links, v)
-		if len(links) >= MaxLinks {
+		links, read = parseLinkValue(links, read, v)
+		if read >= MaxLinks {
 			break
 		}
 	}
 	return links
 }
 
-// parseLinkValue appends the link-values of one field line to links.
-func parseLinkValue(links []Link, s string) []Link {
+// parseLinkValue appends the link-values of one field line to links, up
+// to MaxLinks link-values read in all; read counts them, well-formed or
+// not.
+func parseLinkValue(links []Link, read int, s string) ([]Link, int) {
 	i := 0
-	for i < len(s) && len(links) < MaxLinks {
+	for i < len(s) && read < MaxLinks {
 		i = SkipListSep(s, i)
 		if i >= len(s) {
 			break
 		}
+		read++
 		l, next, ok := parseLink(s, i)
 		if ok {
 			links = append(links, l)
@@ -92,7 +99,7 @@ func parseLinkValue(links []Link, s string) []Link {
 		}
 		i = SkipElement(s, next)
 	}
-	return links
+	return links, read
 }
 
 // parseLink parses one link-value starting at s[i]. On success it returns
@@ -134,20 +141,21 @@ func parseLink(s string, i int) (l Link, next int, ok bool) {
 			return Link{}, i, false
 		}
 		i = SkipOWS(s, j)
+		nparams++
+		keep := nparams <= maxParams // later ones are parsed, not kept
 		value := ""
 		if i < len(s) && s[i] == '=' {
 			i = SkipOWS(s, i+1)
 			var vok bool
-			value, i, vok = readParamValue(s, i)
+			value, i, vok = readParamValue(s, i, keep)
 			if !vok {
 				return Link{}, i, false
 			}
 		}
-		name = strings.ToLower(name)
-		nparams++
-		if nparams > maxParams {
+		if !keep {
 			continue
 		}
+		name = strings.ToLower(name)
 		switch {
 		case name == "rel":
 			if !relSeen { // RFC 8288 §3.3: later rel parameters are ignored
@@ -168,9 +176,14 @@ func parseLink(s string, i int) (l Link, next int, ok bool) {
 // readParamValue reads a parameter value at s[i]: a quoted-string
 // (unescaped) or, leniently as RFC 8288 Appendix B.3 does, everything up to
 // the next ';' or ',' with trailing whitespace removed. On failure (an
-// unterminated quoted-string) it returns ok=false and -1.
-func readParamValue(s string, i int) (value string, next int, ok bool) {
+// unterminated quoted-string) it returns ok=false and -1. Unless keep, it
+// only finds where the value ends, and returns "" without allocating.
+func readParamValue(s string, i int, keep bool) (value string, next int, ok bool) {
 	if i < len(s) && s[i] == '"' {
+		if !keep {
+			j := skipQuoted(s, i)
+			return "", j, j >= 0
+		}
 		v, j, ok := ReadQuoted(s, i)
 		if !ok {
 			return "", -1, false

@@ -62,22 +62,30 @@ func SkipListSep(s string, i int) int {
 // returns its unescaped content and the index after the closing quote.
 // ok is false when the string is not terminated.
 func ReadQuoted(s string, i int) (v string, next int, ok bool) {
-	i++ // opening quote
-	start := i
-	esc := false
-	for j := i; j < len(s); j++ {
+	next = skipQuoted(s, i)
+	if next < 0 {
+		return "", -1, false
+	}
+	v = s[i+1 : next-1]
+	if strings.IndexByte(v, '\\') >= 0 {
+		v = unescapeQuoted(v)
+	}
+	return v, next, true
+}
+
+// skipQuoted returns the index after the quoted-string starting at s[i]
+// (which is '"'), or -1 when it is not terminated. Unlike ReadQuoted, it
+// never allocates: it is how what is not kept is skipped.
+func skipQuoted(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
 		switch s[j] {
 		case '\\':
-			esc = true
 			j++ // the escaped octet, whatever it is
 		case '"':
-			if !esc {
-				return s[start:j], j + 1, true
-			}
-			return unescapeQuoted(s[start:j]), j + 1, true
+			return j + 1
 		}
 	}
-	return "", -1, false
+	return -1
 }
 
 // unescapeQuoted removes quoted-pair backslashes.
@@ -101,8 +109,8 @@ func SkipElement(s string, i int) int {
 		case ',':
 			return i + 1
 		case '"':
-			_, j, ok := ReadQuoted(s, i)
-			if !ok {
+			j := skipQuoted(s, i)
+			if j < 0 {
 				return len(s)
 			}
 			i = j

@@ -1,6 +1,7 @@
 package httpsyntax
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -257,6 +258,106 @@ func TestParseLinksHTTPBin(t *testing.T) {
 	}
 	if got := ls[1].URL.String(); got != "/page/9" {
 		t.Errorf("last = %q, want the unresolved reference /page/9", got)
+	}
+}
+
+// malformedLinks is a Link field of n copies of one malformed link-value.
+func malformedLinks(bad string, n int) http.Header {
+	return http.Header{"Link": {strings.Repeat(bad+", ", n-1) + bad}}
+}
+
+// Malformed link-values count toward MaxLinks like well-formed ones
+// (issue 21, item 4): a Link field of 100,000 of them does the work of
+// MaxLinks, not of 100,000. The work is told by allocations: each of these
+// malformed values allocates while it is parsed (the URL, or the error of
+// parsing it), so a parser that read all of them would allocate 100 times
+// more for 100,000 values than for 1,000. (Before, it did: only valid
+// links counted, and the client's 1 MiB header limit holds some 174,000
+// values "<%zz>,", 3 allocations each.)
+func TestParseLinksMalformedCount(t *testing.T) {
+	for _, bad := range []string{
+		`<%zz>`,              // the target is not a URI reference
+		`</a> junk`,          // junk after the target
+		`</a>; rel=next; =x`, // a parameter without a name
+		`</a>; t="x"y`,       // junk after a quoted-string
+	} {
+		small, large := malformedLinks(bad, 1000), malformedLinks(bad, 100_000)
+		if ls := ParseLinks(large); ls != nil {
+			t.Fatalf("%s: %d links from malformed values", bad, len(ls))
+		}
+		a1k := testing.AllocsPerRun(5, func() { ParseLinks(small) })
+		a100k := testing.AllocsPerRun(5, func() { ParseLinks(large) })
+		t.Logf("%-18s allocations for 1,000 malformed values: %.0f; for 100,000: %.0f", bad, a1k, a100k)
+		if a100k > a1k || a1k > 4*MaxLinks {
+			t.Errorf("%s: allocations grow with the malformed values: %.0f for 1,000, %.0f for 100,000 (MaxLinks %d)", bad, a1k, a100k, MaxLinks)
+		}
+	}
+	// The limit counts values, not links: a valid link after MaxLinks
+	// malformed values is not read; one before them is.
+	h := malformedLinks("junk", MaxLinks)
+	h.Add("Link", "</late>; rel=next")
+	if ls := ParseLinks(h); ls != nil {
+		t.Errorf("a link after MaxLinks malformed values was read: %v", viewLinks(ls))
+	}
+	h = http.Header{"Link": {"</early>; rel=next"}}
+	h.Add("Link", malformedLinks("junk", 100_000)["Link"][0])
+	if ls := ParseLinks(h); len(ls) != 1 || ls[0].URL.Path != "/early" {
+		t.Errorf("got %v, want the one link before the malformed values", viewLinks(ls))
+	}
+}
+
+// What a link-value holds past what is kept is skipped without
+// allocating: quoted-strings with escapes in a malformed value (skipped to
+// its end), and parameters past maxParams (Uppercase names, escaped
+// values) of a valid one. Before, each allocated as it was unescaped or
+// lower-cased and then dropped: within one link-value, the MaxLinks
+// bound does not help.
+func TestParseLinksSkipsWithoutAllocating(t *testing.T) {
+	allocs := func(h http.Header) float64 {
+		return testing.AllocsPerRun(5, func() { ParseLinks(h) })
+	}
+	// A malformed value: not a '<' first, then quoted-strings with escapes.
+	malformed := func(n int) http.Header {
+		return http.Header{"Link": {"junk" + strings.Repeat(` "\""`, n) + ", </ok>; rel=next"}}
+	}
+	// A valid value with n parameters past maxParams.
+	params := func(n int) http.Header {
+		var sb strings.Builder
+		sb.WriteString("</ok>; rel=next")
+		for i := range maxParams + n {
+			fmt.Fprintf(&sb, `; P%d="\%d"`, i, i)
+		}
+		return http.Header{"Link": {sb.String()}}
+	}
+	for _, c := range []struct {
+		what string
+		h    func(int) http.Header
+	}{{"malformed value with escaped quoted-strings", malformed}, {"parameters past maxParams", params}} {
+		if ls := ParseLinks(c.h(10_000)); len(ls) != 1 || ls[0].URL.Path != "/ok" || !ls[0].HasRel("next") {
+			t.Fatalf("%s: got %v", c.what, viewLinks(ls))
+		}
+		a10, a10k := allocs(c.h(10)), allocs(c.h(10_000))
+		t.Logf("%s: %.0f allocations with 10, %.0f with 10,000", c.what, a10, a10k)
+		if a10k > a10 {
+			t.Errorf("%s: allocations grow with what is skipped: %.0f with 10, %.0f with 10,000", c.what, a10, a10k)
+		}
+	}
+}
+
+// BenchmarkParseLinksMalformed parses a Link field of n malformed values:
+// its time stays flat from 1,000 to 100,000 once they count toward
+// MaxLinks ("x" allocates nothing, so only the time tells the work).
+func BenchmarkParseLinksMalformed(b *testing.B) {
+	for _, bad := range []string{"x", "<%zz>"} {
+		for _, n := range []int{1000, 100_000} {
+			h := malformedLinks(bad, n)
+			b.Run(fmt.Sprintf("%s/%d", bad, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					ParseLinks(h)
+				}
+			})
+		}
 	}
 }
 
