@@ -389,7 +389,16 @@ func FuzzParseLinks(f *testing.F) {
 				if r == "" || r != strings.ToLower(r) || strings.ContainsAny(r, " \t") {
 					t.Fatalf("bad relation type %q", r)
 				}
-				if !l.HasRel(strings.ToUpper(r)) {
+				// Case-insensitive as RFC 8288 §2.1.1 compares relation
+				// types: ASCII letters (a non-ASCII "ı" upper-cases to an
+				// "I" that does not fold back to it).
+				upper := strings.Map(func(c rune) rune {
+					if 'a' <= c && c <= 'z' {
+						return c - 'a' + 'A'
+					}
+					return c
+				}, r)
+				if !l.HasRel(upper) {
 					t.Fatalf("HasRel(%q) false for its own rel", r)
 				}
 			}
