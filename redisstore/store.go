@@ -239,6 +239,9 @@ func (s *Store) Put(ctx context.Context, key string, e *semhttp.Entry) error {
 	if e == nil {
 		return nil
 	}
+	if s.cooling() {
+		return errCooldown // before encoding anything
+	}
 	if int64(len(e.Body)) > s.opts.maxEntry {
 		return fmt.Errorf("%w for the store: %d bytes, at most %d", semhttp.ErrBodyTooLarge, len(e.Body), s.opts.maxEntry)
 	}
@@ -327,7 +330,7 @@ var errCooldown = errors.New("redisstore: skipped: Redis failed less than a cool
 // a cool-down when f fails for want of Redis.
 func call[T any](s *Store, ctx context.Context, f func(context.Context) (T, error)) (T, error) {
 	var zero T
-	if until := s.skipUntil.Load(); until != 0 && int64(time.Since(s.born)) < until {
+	if !s.admit() {
 		return zero, errCooldown
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.opts.timeout)
@@ -355,13 +358,40 @@ func call[T any](s *Store, ctx context.Context, f func(context.Context) (T, erro
 			err = cctx.Err()
 		}
 	}
-	if err != nil {
-		if ctx.Err() == nil && !isReply(err) {
-			s.skipUntil.Store(int64(time.Since(s.born) + s.opts.cooldown))
+	switch {
+	case err == nil || isReply(err): // Redis answered
+		if s.skipUntil.Load() != 0 {
+			s.skipUntil.Store(0)
 		}
+	case ctx.Err() == nil: // for want of Redis, not because the caller gave up
+		s.skipUntil.Store(int64(time.Since(s.born) + s.opts.cooldown))
+		if cctx.Err() != nil {
+			err = fmt.Errorf("no answer from Redis within %v: %w", s.opts.timeout, err)
+		}
+	}
+	if err != nil {
 		return zero, fmt.Errorf("redisstore: %w", err)
 	}
 	return v, nil
+}
+
+// cooling reports whether the store is leaving Redis alone after a failure.
+func (s *Store) cooling() bool {
+	until := s.skipUntil.Load()
+	return until != 0 && int64(time.Since(s.born)) < until
+}
+
+// admit reports whether a call may go to Redis: yes, unless a call failed
+// less than a cool-down ago. When a cool-down ends, one call is admitted
+// and starts another cool-down for the others: if Redis is still down only
+// that call pays the timeout; when it succeeds, every call is admitted.
+func (s *Store) admit() bool {
+	until := s.skipUntil.Load()
+	if until == 0 {
+		return true
+	}
+	now := int64(time.Since(s.born))
+	return now >= until && s.skipUntil.CompareAndSwap(until, now+int64(s.opts.cooldown))
 }
 
 // isReply reports an error Redis replied with: Redis is there.
