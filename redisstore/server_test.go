@@ -1,7 +1,6 @@
 package redisstore
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -179,14 +178,4 @@ func (s *redisServer) client(tb testing.TB, opt ...func(*redis.Options)) *redis.
 	rdb := redis.NewClient(o)
 	tb.Cleanup(func() { rdb.Close() })
 	return rdb
-}
-
-// flush empties s (between benchmark runs and the like).
-func (s *redisServer) flush(tb testing.TB) {
-	tb.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr()})
-	defer rdb.Close()
-	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
-		tb.Fatal(err)
-	}
 }

@@ -179,17 +179,26 @@ const tokenLen = 8
 func (s *Store) keys(key, variant string) (gen, entry string) {
 	const h = 22 // base64 of 16 bytes, unpadded
 	p := s.opts.prefix
-	b := make([]byte, 0, len(p)+1+h+2+h)
-	b = append(b, p...)
+	var buf [128]byte
+	b := append(buf[:0], p...)
 	b = append(b, '{')
-	k := sha256.Sum256([]byte(key))
+	k := sum(key)
 	b = base64.RawURLEncoding.AppendEncode(b, k[:16])
 	b = append(b, "}:"...)
-	v := sha256.Sum256([]byte(variant))
+	tag := len(b)
+	v := sum(variant)
 	b = base64.RawURLEncoding.AppendEncode(b, v[:16])
-	all := string(b)
-	n := len(p) + 1 + h + 2
-	return all[:n] + "g", all
+	b = append(b, b[:tag]...)
+	b = append(b, 'g')
+	both := string(b) // entry, then gen: one allocation
+	n := tag + h
+	return both[n:], both[:n]
+}
+
+// sum is the SHA-256 of s, without a copy of s on the heap when it is short.
+func sum(s string) [sha256.Size]byte {
+	var buf [256]byte
+	return sha256.Sum256(append(buf[:0], s...))
 }
 
 // Get returns the entry stored under key with the given Variant: one MGET
