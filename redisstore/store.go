@@ -8,15 +8,18 @@
 // Redis trouble never fails a request: every call to Redis is bounded by a
 // short timeout (see [WithTimeout]), a failing call is a cache miss, and
 // after a failure the store leaves Redis alone for a cool-down (see
-// [WithCooldown]) so that a Redis that is down costs requests nothing;
-// when it is back the sharing resumes by itself.
+// [WithCooldown]), so that a Redis that is down or stuck costs one request
+// per cool-down the timeout and the others nothing; when it is back the
+// sharing resumes by itself.
 //
 // Entries stay partitioned as in [semhttp.MemoryStore]: the client puts a
 // hash of a request's credentials in every Variant, and the store keeps one
 // Redis value per key and Variant, so that one user's responses never
 // answer another's requests. Everything stored is visible to every client
 // sharing the Redis and the prefix: share them only between clients that
-// may see each other's responses.
+// may see each other's responses. An entry's age is reckoned from when
+// the process that stored it received it, by that process's clock: keep
+// the fleet's clocks in step (NTP).
 //
 // # In Redis
 //
@@ -91,6 +94,8 @@ type Option func(*options)
 
 // WithPrefix sets the prefix of every key the store writes, so that
 // several caches, or other data, share a Redis. The default is "semhttp:".
+// A prefix with braces ({...}) is a hash tag of its own: on Redis Cluster
+// all the store's keys are then in one slot.
 func WithPrefix(prefix string) Option {
 	return func(o *options) { o.prefix = prefix }
 }

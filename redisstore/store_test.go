@@ -180,19 +180,25 @@ func TestStoreCluster(t *testing.T) {
 	if err := rdb.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return c.Ping(ctx).Err() }); err != nil {
 		t.Fatal(err)
 	}
-	s := New(rdb, WithTimeout(time.Second))
-	const key = "GET http://example.com/c"
-	if err := s.Put(ctx, key, entryFor(key, "p\n", "clustered")); err != nil {
-		t.Fatal(err)
-	}
-	if e, err := s.Get(ctx, key, "p\n"); err != nil || e == nil || string(e.Body) != "clustered" {
-		t.Fatalf("Get: %+v, %v", e, err)
-	}
-	if err := s.Delete(ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	if e, err := s.Get(ctx, key, "p\n"); err != nil || e != nil {
-		t.Fatalf("after Delete: %+v, %v", e, err)
+	// Braces in the prefix make a hash tag of their own, balanced or not.
+	for _, prefix := range []string{"", "tenant{7}:", "odd{", "odd}{"} {
+		s := New(rdb, WithTimeout(time.Second))
+		if prefix != "" {
+			s = New(rdb, WithTimeout(time.Second), WithPrefix(prefix))
+		}
+		const key = "GET http://example.com/c"
+		if err := s.Put(ctx, key, entryFor(key, "p\n", "clustered")); err != nil {
+			t.Fatalf("prefix %q: %v", prefix, err)
+		}
+		if e, err := s.Get(ctx, key, "p\n"); err != nil || e == nil || string(e.Body) != "clustered" {
+			t.Fatalf("prefix %q: Get: %+v, %v", prefix, e, err)
+		}
+		if err := s.Delete(ctx, key); err != nil {
+			t.Fatalf("prefix %q: %v", prefix, err)
+		}
+		if e, err := s.Get(ctx, key, "p\n"); err != nil || e != nil {
+			t.Fatalf("prefix %q: after Delete: %+v, %v", prefix, e, err)
+		}
 	}
 	// Without the hash tag, the same MGET is refused: the test can tell.
 	if err := rdb.MGet(ctx, "a", "b").Err(); err == nil {
