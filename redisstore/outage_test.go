@@ -259,3 +259,32 @@ func TestSilentRedis(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestFullRedis runs clients on a Redis out of memory (maxmemory, no
+// eviction): it refuses every write, the requests go to the origin and
+// succeed, and what was stored before still answers, without cool-down.
+func TestFullRedis(t *testing.T) {
+	t.Parallel()
+	srv := startRedis(t)
+	o := newOrigin(t)
+	rdb := srv.client(t)
+	a := newClient(t, New(rdb))
+	b := newClient(t, New(srv.client(t)))
+	fetch(t, a, o.URL+"/fresh/stored")
+	if err := rdb.ConfigSet(context.Background(), "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		p := fmt.Sprintf("/fresh/full-%d", i)
+		fetch(t, a, o.URL+p)
+		if body, how := fetch(t, b, o.URL+p); body != "body of "+p || how != "" {
+			t.Fatalf("%s on a full Redis: %q, %q; want the origin's", p, body, how)
+		}
+		if _, how := fetch(t, b, o.URL+"/fresh/stored"); how != "fresh" {
+			t.Fatalf("stored before Redis was full: %q, want fresh", how)
+		}
+	}
+	if full, _ := o.counts("/fresh/stored"); full != 1 {
+		t.Errorf("/fresh/stored: %d 200s, want 1", full)
+	}
+}
