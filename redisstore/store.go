@@ -298,16 +298,16 @@ func (s *Store) ttl(e *semhttp.Entry, now time.Time) time.Duration {
 	if e.StatusCode == 0 {
 		return s.opts.revalidateTTL
 	}
-	fresh := max(0, e.FreshUntil().Sub(now))
+	fresh := min(max(0, e.FreshUntil().Sub(now)), maxWindow)
 	extra := staleWindow(e.Header)
 	if len(e.Header["Etag"]) > 0 || len(e.Header["Last-Modified"]) > 0 {
-		extra = max(extra, s.opts.revalidateTTL)
+		extra = max(extra, min(s.opts.revalidateTTL, maxWindow))
 	}
-	return max(minTTL, fresh+extra)
+	return max(minTTL, fresh+extra) // at most 2^32 s: no overflow
 }
 
-// maxWindow caps a stale window (2^31 s, as RFC 9111 §1.2.2 caps
-// delta-seconds).
+// maxWindow caps a freshness left and a stale window (2^31 s, as RFC 9111
+// §1.2.2 caps delta-seconds).
 const maxWindow = (1 << 31) * time.Second
 
 // staleWindow is the longer of h's stale-while-revalidate and

@@ -236,6 +236,7 @@ func TestStoreTTL(t *testing.T) {
 		{"no-cache", mk(0, 0, now, "Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT"), reval},
 		{"stale on arrival", mk(10*time.Second, time.Minute, now), minTTL},
 		{"huge window", mk(0, 0, now, "Cache-Control", "stale-if-error=99999999999999999999999"), maxWindow},
+		{"forever", mk(1<<62, 0, now, "Etag", `"x"`), maxWindow + reval},
 		{"index", &semhttp.Entry{Header: http.Header{"Vary": {"Accept"}}, Stored: now}, reval},
 	} {
 		if got := s.ttl(tc.e, now); got != tc.want {
