@@ -154,6 +154,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	if o.revalidateTTL <= 0 {
 		o.revalidateTTL = defaultRevalidateTTL
 	}
+	o.revalidateTTL = min(o.revalidateTTL, maxWindow)
 	return &Store{rdb: rdb, opts: o, direct: contextBounded(rdb), born: time.Now()}
 }
 
@@ -301,7 +302,7 @@ func (s *Store) ttl(e *semhttp.Entry, now time.Time) time.Duration {
 	fresh := min(max(0, e.FreshUntil().Sub(now)), maxWindow)
 	extra := staleWindow(e.Header)
 	if len(e.Header["Etag"]) > 0 || len(e.Header["Last-Modified"]) > 0 {
-		extra = max(extra, min(s.opts.revalidateTTL, maxWindow))
+		extra = max(extra, s.opts.revalidateTTL)
 	}
 	return max(minTTL, fresh+extra) // at most 2^32 s: no overflow
 }
