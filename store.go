@@ -95,14 +95,17 @@ func (e *Entry) size() int64 {
 // a store's errors (it logs them at debug level with [WithLogger]): a
 // failing store only means fewer cache hits.
 //
-// [MemoryStore] is the default. A store shared between processes, such as
-// Redis, would keep each key as a hash: Get is HGET key variant (decoding
-// the value into an Entry, with encoding/gob or encoding/json), Put is
-// HSET key Entry.Variant encoded-entry followed by an EXPIRE (see
-// [Entry.FreshUntil]), Delete is DEL key, and MaxEntryBytes returns the
-// largest body worth a round trip. Everything stored is then visible to
-// every client sharing the store, so share one only between clients that
-// may see each other's responses (see [WithCache]).
+// [MemoryStore] is the default; the module
+// github.com/semhttp/semhttp/redisstore is a Store in Redis, which the
+// processes of a fleet share. A store shared between processes encodes
+// each Entry (it is plain data) as one value per key and Variant, written
+// atomically, with an expiry past [Entry.FreshUntil]; drops every Variant
+// of a key at once on Delete (with a generation per key, as MemoryStore
+// does, so that Delete costs the same however many Variants the key has);
+// and returns from MaxEntryBytes the largest body worth a round trip.
+// Everything stored is then visible to every client sharing the store, so
+// share one only between clients that may see each other's responses (see
+// [WithCache]).
 type Store interface {
 	// Get returns the entry stored under key with the given Variant, or
 	// nil when there is none (which is not an error).
