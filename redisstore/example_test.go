@@ -55,3 +55,13 @@ func ExampleNew() {
 	c := semhttp.New(semhttp.WithCache(store))
 	defer c.CloseIdleConnections()
 }
+
+// The README's three lines.
+func readmeScalingOut() *semhttp.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true}) // or a Cluster or Sentinel client
+	store := redisstore.New(rdb)                                                            // go get github.com/semhttp/semhttp/redisstore
+	c := semhttp.New(semhttp.WithCache(store))
+	return c
+}
+
+var _ = readmeScalingOut

@@ -46,13 +46,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/semhttp/semhttp"
+	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
 
 // Defaults of the options.
@@ -312,28 +311,11 @@ func (s *Store) ttl(e *semhttp.Entry, now time.Time) time.Duration {
 const maxWindow = (1 << 31) * time.Second
 
 // staleWindow is the longer of h's stale-while-revalidate and
-// stale-if-error (RFC 5861), zero without either.
+// stale-if-error (RFC 5861), zero without either, read by the core's own
+// Cache-Control parser.
 func staleWindow(h http.Header) time.Duration {
-	var w time.Duration
-	for _, line := range h["Cache-Control"] {
-		for d := range strings.SplitSeq(line, ",") {
-			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
-			name = strings.TrimSpace(name)
-			if !strings.EqualFold(name, "stale-while-revalidate") && !strings.EqualFold(name, "stale-if-error") {
-				continue
-			}
-			val = strings.Trim(strings.TrimSpace(val), `"`)
-			n, err := strconv.ParseUint(val, 10, 64)
-			if err != nil && !errors.Is(err, strconv.ErrRange) {
-				continue
-			}
-			if err != nil || n > uint64(maxWindow/time.Second) {
-				n = uint64(maxWindow / time.Second)
-			}
-			w = max(w, time.Duration(n)*time.Second)
-		}
-	}
-	return w
+	cc := httpsyntax.ParseCacheControl(h)
+	return min(max(cc.StaleWhileRevalidate, cc.StaleIfError), maxWindow)
 }
 
 // errCooldown is returned while the store leaves Redis alone after a
