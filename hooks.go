@@ -60,7 +60,15 @@ func (c *Client) observe(req *http.Request, op string) (*http.Request, callEnd) 
 	if c.hooks.Call == nil {
 		return req, nil
 	}
-	ctx, end := c.hooks.Call(req.Context(), op, req)
+	view := req
+	if c.base != nil && !req.URL.IsAbs() {
+		// The observer sees the URL the request goes to (own resolves it
+		// against WithBaseURL the same way), not a relative reference.
+		view = new(http.Request)
+		*view = *req
+		view.URL, view.Host = c.base.ResolveReference(req.URL), ""
+	}
+	ctx, end := c.hooks.Call(req.Context(), op, view)
 	if ctx != nil && ctx != req.Context() {
 		req = req.WithContext(ctx)
 	}

@@ -212,3 +212,29 @@ func TestHooksNilTransportIsAnError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// With WithBaseURL, a call of a relative request is seen by its absolute
+// URL, the one it is sent to.
+func TestHooksCallSeesTheResolvedURL(t *testing.T) {
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	rec := &hookRecorder{}
+	c := New(WithHooks(rec.hooks()), WithBaseURL(srv.URL+"/api/"))
+	defer c.CloseIdleConnections()
+	req := mustRequest(t, http.MethodGet, "users/1")
+	out, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	if req.URL.IsAbs() {
+		t.Fatal("the caller's request was changed")
+	}
+	if len(rec.calls) != 1 || rec.calls[0].url != srv.URL+"/api/users/1" {
+		t.Fatalf("calls %+v", rec.calls)
+	}
+	if got := strings.Join(rec.calls[0].sent, ", "); got != "GET /api/users/1" {
+		t.Fatalf("requests under the call: %s", got)
+	}
+}

@@ -2,7 +2,9 @@ package semhttpotel_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -457,3 +459,43 @@ func (m *metrics) attrs(mt metricdata.Metrics) []string {
 	return out
 }
 func ptr[T any](v T) *T { return &v }
+
+func (k *kit) roots() []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, s := range k.ended() {
+		if !s.Parent().IsValid() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestBaseURLCallSpanIsAbsolute(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	k := newKit(t, semhttp.WithBaseURL(srv.URL+"/api/"))
+	req, err := http.NewRequest(http.MethodGet, "users/1?page=2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := k.c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	calls := k.roots()
+	if len(calls) != 1 {
+		t.Fatalf("%d call spans", len(calls))
+	}
+	call := calls[0]
+	host, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	if v := mustAttr(t, call, "url.full").AsString(); v != srv.URL+"/api/users/1?page=REDACTED" {
+		t.Fatalf("url.full %q", v)
+	}
+	if v := mustAttr(t, call, "server.address").AsString(); v != host {
+		t.Fatalf("server.address %q, want %q", v, host)
+	}
+	if v := mustAttr(t, call, "server.port").AsInt64(); fmt.Sprint(v) != port {
+		t.Fatalf("server.port %d, want %s", v, port)
+	}
+}
