@@ -70,8 +70,8 @@ type callStateKey struct{}
 
 // call starts the span of a logical call (Hooks.Call).
 func (o *observer) call(ctx context.Context, op string, req *http.Request) (context.Context, func(*http.Response, semhttp.Info, semhttp.Outcome, error)) {
-	method, methodAttrs := methodOf(req.Method)
-	name, kind := method, trace.SpanKindClient
+	method, name, methodAttrs := methodOf(req.Method)
+	kind := trace.SpanKindClient
 	if op == "wait" {
 		name, kind = "semhttp.wait", trace.SpanKindInternal
 	}
@@ -148,14 +148,14 @@ type attempts struct {
 func (t *attempts) RoundTrip(req *http.Request) (*http.Response, error) {
 	o := t.o
 	ctx := req.Context()
-	method, attrs := methodOf(req.Method)
+	method, name, attrs := methodOf(req.Method)
 	attrs = append(attrs, requestAttrs(req.URL)...)
 	if st, ok := ctx.Value(callStateKey{}).(*callState); ok {
 		if n := st.sent.Add(1) - 1; n > 0 {
 			attrs = append(attrs, semconv.HTTPRequestResendCount(int(n)))
 		}
 	}
-	ctx, span := o.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	ctx, span := o.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	defer span.End()
 	// A RoundTripper must not modify the request: the trace context goes
 	// on a copy, with a header of its own.
@@ -208,17 +208,18 @@ var knownMethods = map[string]bool{
 	http.MethodTrace: true, "QUERY": true,
 }
 
-// methodOf returns the method as the span name and metrics give it and
-// the method attributes: an unknown method is "_OTHER", with its own
-// spelling in http.request.method_original, and names its span "HTTP".
-func methodOf(m string) (string, []attribute.KeyValue) {
+// methodOf returns the method as metrics give it (http.request.method),
+// the span name, and the span's method attributes: an unknown method is
+// "_OTHER", with its own spelling in http.request.method_original, and
+// names its span "HTTP".
+func methodOf(m string) (method, name string, attrs []attribute.KeyValue) {
 	if m == "" {
 		m = http.MethodGet
 	}
 	if knownMethods[m] {
-		return m, []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(m)}
+		return m, m, []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(m)}
 	}
-	return "HTTP", []attribute.KeyValue{semconv.HTTPRequestMethodOther, semconv.HTTPRequestMethodOriginal(m)}
+	return "_OTHER", "HTTP", []attribute.KeyValue{semconv.HTTPRequestMethodOther, semconv.HTTPRequestMethodOriginal(m)}
 }
 
 // requestAttrs are url.full (redacted), server.address and server.port.

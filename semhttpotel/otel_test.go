@@ -499,3 +499,40 @@ func TestBaseURLCallSpanIsAbsolute(t *testing.T) {
 		t.Fatalf("server.port %d, want %s", v, port)
 	}
 }
+
+func TestUnknownMethodIsOther(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "purged")
+	}))
+	defer srv.Close()
+	k := newKit(t)
+	send(t, k.c, context.Background(), "PURGE", srv.URL)
+	for _, s := range k.ended() {
+		if s.Name() != "HTTP" {
+			t.Fatalf("span named %q", s.Name())
+		}
+		if v := mustAttr(t, s, "http.request.method").AsString(); v != "_OTHER" {
+			t.Fatalf("http.request.method %q", v)
+		}
+		if v := mustAttr(t, s, "http.request.method_original").AsString(); v != "PURGE" {
+			t.Fatalf("http.request.method_original %q", v)
+		}
+	}
+	m := k.collect(t)
+	var seen int
+	for _, sm := range m.rm.ScopeMetrics {
+		for _, mt := range sm.Metrics {
+			for _, a := range m.attrs(mt) {
+				if strings.HasPrefix(a, "http.request.method=") {
+					seen++
+					if a != "http.request.method=_OTHER" {
+						t.Fatalf("%s: %s", mt.Name, a)
+					}
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatalf("http.request.method on %d data points", seen)
+	}
+}
