@@ -3,7 +3,10 @@ package semhttpotel
 import (
 	"context"
 	"errors"
+	"fmt"
+	"go/token"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -174,7 +177,7 @@ func (t *attempts) RoundTrip(req *http.Request) (*http.Response, error) {
 		et := errorType(err)
 		extra = append(extra, et)
 		span.SetAttributes(et)
-		span.SetStatus(codes.Error, err.Error())
+		span.SetStatus(codes.Error, describe(err))
 	default:
 		code := resp.StatusCode
 		extra = append(extra, semconv.HTTPResponseStatusCode(code))
@@ -259,21 +262,53 @@ func redact(u *url.URL) string {
 }
 
 // errorType is error.type for a call or an attempt without a response:
-// the type of the cause a *semhttp.RequestError wraps ("timeout" for a
-// deadline).
+// the type of the cause ("timeout" for a deadline), past the wrappers
+// that name no class of error: a *semhttp.RequestError, net/http's
+// *url.Error, fmt's %w (a Wait's "polling: %w" around a poll's error),
+// and semhttp's unexported ones (the error that withholds a malformed
+// response's text is a net/textproto.ProtocolError here).
 func errorType(err error) attribute.KeyValue {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return semconv.ErrorTypeKey.String("timeout")
 	}
-	var rerr *semhttp.RequestError
-	if errors.As(err, &rerr) && rerr.Err != nil {
-		err = rerr.Err
+	for {
+		var next error
+		switch e := err.(type) {
+		case *semhttp.RequestError:
+			next = e.Err
+		case *url.Error:
+			next = e.Err
+		default:
+			if t := reflect.TypeOf(err); t == fmtWrap || t.Kind() == reflect.Pointer &&
+				t.Elem().PkgPath() == corePath && !token.IsExported(t.Elem().Name()) {
+				next = errors.Unwrap(err)
+			}
+		}
+		if next == nil {
+			return semconv.ErrorType(err)
+		}
+		err = next
 	}
-	var uerr *url.Error
-	if errors.As(err, &uerr) && uerr.Err != nil {
-		err = uerr.Err
+}
+
+var (
+	// corePath is the import path of semhttp's core.
+	corePath = reflect.TypeFor[semhttp.RequestError]().PkgPath()
+	// fmtWrap is the type of fmt.Errorf's error with one %w.
+	fmtWrap = reflect.TypeOf(fmt.Errorf("%w", errors.New("")))
+)
+
+// describe is the status description of an attempt that got no response:
+// the error's text, unless net/textproto quotes in it the response line
+// it could not parse (a Location with userinfo and a token, say); the
+// call's *semhttp.RequestError withholds that text the same way.
+func describe(err error) string {
+	var pe textproto.ProtocolError
+	if errors.As(err, &pe) {
+		what, _, _ := strings.Cut(string(pe), ":")
+		return "malformed response (" + what + "; its text is withheld, it may hold secrets)"
 	}
-	return semconv.ErrorType(err)
+	return err.Error()
 }
 
 // kindOf names out's kind ("OK", "NotFound"); without one (Do), the kind

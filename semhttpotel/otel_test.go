@@ -1,6 +1,7 @@
 package semhttpotel_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -227,7 +228,7 @@ func TestDoAndRequestErrorSpans(t *testing.T) {
 	if call == nil || call.Status().Code != codes.Error {
 		t.Fatalf("call span %v", call)
 	}
-	if v := mustAttr(t, call, "error.type").AsString(); v == "" || v == "_OTHER" {
+	if v := mustAttr(t, call, "error.type").AsString(); v != "*net.OpError" { // not semhttp's unexported wrapper
 		t.Fatalf("error.type %q", v)
 	}
 	if len(k.children(call)) != 1 {
@@ -534,5 +535,57 @@ func TestUnknownMethodIsOther(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Fatalf("http.request.method on %d data points", seen)
+	}
+}
+
+func TestMalformedHeaderNotInStatus(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil || l == "\r\n" {
+				break
+			}
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nLocation: https://user:s3cr3t@h/?token=s3cr3t\x01\r\nContent-Length: 0\r\n\r\n")
+	}()
+	k := newKit(t, semhttp.WithRetryPolicy(semhttp.RetryPolicy{MaxAttempts: 1}))
+	req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+	if _, err := k.c.Send(req); err == nil {
+		t.Fatal("no error from a malformed response")
+	}
+	ln.Close()
+	<-done
+	spans := k.ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want the call and its attempt", len(spans))
+	}
+	var text []string
+	for _, s := range spans {
+		if s.Status().Code != codes.Error {
+			t.Fatalf("span %v: status %v", s.Parent().IsValid(), s.Status())
+		}
+		text = append(text, s.Status().Description)
+		for _, kv := range s.Attributes() {
+			text = append(text, string(kv.Key)+"="+kv.Value.String())
+		}
+		if v := mustAttr(t, s, "error.type").AsString(); v != "net/textproto.ProtocolError" {
+			t.Fatalf("error.type %q", v)
+		}
+	}
+	if all := strings.Join(text, "\n"); strings.Contains(all, "s3cr3t") {
+		t.Fatalf("a secret in a span:\n%s", all)
 	}
 }
