@@ -300,7 +300,6 @@ func (x *exchange) capture() *Outcome {
 func (c *Client) outcome(resp *http.Response, x *exchange) Outcome {
 	info := x.info()
 	if x.revalidated {
-		info.FromCache = true
 		return &NotModified{base{resp: resp, info: info, client: c}}
 	}
 	out := classify(resp, info, c.maxErrorBody, x.fu != nil && x.fu.polling)
@@ -327,7 +326,7 @@ type exchange struct {
 func (x *exchange) info() Info {
 	return Info{Attempts: x.lastAttempts, TotalAttempts: x.attempts, Waited: x.waited, Hops: x.hops,
 		Throttled: x.throttled, RetryRefused: x.retryRefused,
-		FromCache: x.cache.hit != nil, Age: x.cache.age, Stale: x.cache.stale, OriginErr: x.cache.originErr}
+		FromCache: x.cache.hit != nil || x.revalidated, Age: x.cache.age, Stale: x.cache.stale, OriginErr: x.cache.originErr}
 }
 
 // errNilRequest is the cause of the *RequestError for a nil request or one

@@ -238,3 +238,34 @@ func TestHooksCallSeesTheResolvedURL(t *testing.T) {
 		t.Fatalf("requests under the call: %s", got)
 	}
 }
+
+// A GET that Do revalidated (a 304 to the client's validators, answered
+// with the stored 200) ends with Info.FromCache, as through Send.
+func TestHooksDoRevalidatedIsFromCache(t *testing.T) {
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Cache-Control", "no-cache")
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	rec := &hookRecorder{}
+	c := New(WithHooks(rec.hooks()))
+	defer c.CloseIdleConnections()
+	for range 2 {
+		resp, err := c.Do(mustRequest(t, http.MethodGet, srv.URL+"/doc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if len(rec.calls) != 2 {
+		t.Fatalf("%d calls", len(rec.calls))
+	}
+	if rc := rec.calls[1]; rc.status != http.StatusOK || !rc.info.FromCache || len(rc.sent) != 1 {
+		t.Fatalf("revalidated call %+v", rc)
+	}
+}

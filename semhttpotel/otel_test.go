@@ -589,3 +589,37 @@ func TestMalformedHeaderNotInStatus(t *testing.T) {
 		t.Fatalf("a secret in a span:\n%s", all)
 	}
 }
+
+func TestDoRevalidatedIsCounted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Cache-Control", "no-cache")
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	k := newKit(t)
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+		resp, err := k.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	calls := k.roots()
+	if len(calls) != 2 {
+		t.Fatalf("%d call spans", len(calls))
+	}
+	if v := mustAttr(t, calls[1], "semhttp.cache").AsString(); v != "revalidated" {
+		t.Fatalf("second call: cache %q", v)
+	}
+	m := k.collect(t)
+	if got := m.sum("semhttp.client.cache.results", ptr(attribute.String("semhttp.cache", "revalidated"))); got != 1 {
+		t.Fatalf("revalidated counted %d times, want 1", got)
+	}
+}
