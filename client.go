@@ -237,7 +237,7 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	resp, x, err := c.exchange(req, nil)
 	if err != nil {
 		if end != nil {
-			end(nil, Info{}, nil, err)
+			end(nil, x.failedInfo(), nil, err)
 		}
 		return nil, err
 	}
@@ -273,7 +273,7 @@ func (c *Client) send(req *http.Request, fu *followUp) (Outcome, error) {
 	resp, x, err := c.exchange(req, fu)
 	if err != nil {
 		if end != nil {
-			end(nil, Info{}, nil, err)
+			end(nil, x.failedInfo(), nil, err)
 		}
 		return nil, err
 	}
@@ -329,11 +329,23 @@ func (x *exchange) info() Info {
 		FromCache: x.cache.hit != nil || x.revalidated, Age: x.cache.age, Stale: x.cache.stale, OriginErr: x.cache.originErr}
 }
 
+// failedInfo is what the hooks' end of a failed call is told of its
+// requests: the counts, the waits, the redirects followed and whether the
+// retry budget refused a retry (zero when nothing was sent; x is nil then).
+func (x *exchange) failedInfo() Info {
+	if x == nil {
+		return Info{}
+	}
+	return Info{Attempts: x.lastAttempts, TotalAttempts: x.attempts, Waited: x.waited, Hops: x.hops,
+		Throttled: x.throttled, RetryRefused: x.retryRefused}
+}
+
 // errNilRequest is the cause of the *RequestError for a nil request or one
 // without a URL: a programmer's error, which needs no sentinel.
 var errNilRequest = errors.New("semhttp: nil request or URL")
 
-// exchange runs the pipeline for req. Its error is always a *RequestError.
+// exchange runs the pipeline for req. Its error is always a *RequestError,
+// with x when the pipeline ran (for the hooks: failedInfo).
 //
 // The stages, in order:
 //
@@ -393,7 +405,7 @@ func (c *Client) exchange(req *http.Request, fu *followUp) (*http.Response, *exc
 			c.logger.Warn("semhttp: request failed", "method", methodOf(req), "url", httpsyntax.Redact(req.URL),
 				"attempts", x.attempts, "error", err.Error())
 		}
-		return nil, nil, &RequestError{
+		return nil, x, &RequestError{
 			Method: methodOf(req), URL: httpsyntax.Redact(req.URL),
 			Attempts: x.lastAttempts, Waited: x.waited, Err: err,
 		}

@@ -31,9 +31,10 @@ type Hooks struct {
 	// was reached; out is the [Outcome] for "send", "poll" and "wait", and
 	// nil for "do" unless [RequestOptions].Outcome asked for it (Do does not
 	// classify; the kind follows from resp.StatusCode, see [Classify]); err
-	// is the call's error, with resp and out nil and info zero (a
-	// *[RequestError] says how many attempts were made). An observer must
-	// not read or close resp.Body: the caller owns it.
+	// is the call's error, with resp and out nil and info telling only of
+	// the requests sent (Attempts, TotalAttempts, Waited, Hops, Throttled,
+	// RetryRefused; zero when none was). An observer must not read or
+	// close resp.Body: the caller owns it.
 	Call func(ctx context.Context, op string, req *http.Request) (_ context.Context, end func(resp *http.Response, info Info, out Outcome, err error))
 	// Transport wraps the transport, outside any [WithTransportWrapper]:
 	// every attempt and every redirect hop goes through what it returns,

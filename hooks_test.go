@@ -151,6 +151,10 @@ func TestHooksDoErrorAndFreshHit(t *testing.T) {
 	if failed.ended != 1 || !errors.As(failed.err, &rerr) || failed.status != 0 || len(failed.sent) == 0 {
 		t.Fatalf("failed call %+v", failed)
 	}
+	// A failed call's info tells of the requests sent for it.
+	if failed.info.TotalAttempts != len(failed.sent) || failed.info.Attempts != rerr.Attempts {
+		t.Fatalf("failed call's info %+v after %d requests", failed.info, len(failed.sent))
+	}
 }
 
 // A job's Wait is one "wait" call with each poll a "poll" call inside it.

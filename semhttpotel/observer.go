@@ -87,20 +87,18 @@ func (o *observer) call(ctx context.Context, op string, req *http.Request) (cont
 	return ctx, func(resp *http.Response, info semhttp.Info, out semhttp.Outcome, err error) {
 		defer span.End()
 		host := metric.WithAttributes(semconv.HTTPRequestMethodKey.String(method), semconv.ServerAddress(req.URL.Hostname()))
-		if err != nil {
-			var rerr *semhttp.RequestError
-			if errors.As(err, &rerr) && rerr.Attempts > 1 {
-				o.retries.Add(ctx, int64(rerr.Attempts-1), host)
-			}
-			span.SetAttributes(errorType(err))
-			span.SetStatus(codes.Error, err.Error())
-			return
-		}
-		if n := info.TotalAttempts - 1 - len(info.Hops); n > 0 {
+		// A failed call's info tells of its requests too: a budget that
+		// refuses retries to an origin that is down is counted.
+		if n := retries(info); n > 0 {
 			o.retries.Add(ctx, int64(n), host)
 		}
 		if info.RetryRefused {
 			o.refusals.Add(ctx, 1, host)
+		}
+		if err != nil {
+			span.SetAttributes(errorType(err))
+			span.SetStatus(codes.Error, err.Error())
+			return
 		}
 		var code int
 		if resp != nil {
@@ -118,6 +116,19 @@ func (o *observer) call(ctx context.Context, op string, req *http.Request) (cont
 			span.SetStatus(codes.Error, "")
 		}
 	}
+}
+
+// retries counts the requests of a call that were sent again after a
+// failed attempt: all but the first, less one per redirect followed (a
+// redirect the client remembered sent nothing).
+func retries(info semhttp.Info) int {
+	n := info.TotalAttempts - 1
+	for _, h := range info.Hops {
+		if !h.Remembered {
+			n--
+		}
+	}
+	return n
 }
 
 // cacheResult says what the cache did for a GET.

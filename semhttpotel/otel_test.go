@@ -623,3 +623,46 @@ func TestDoRevalidatedIsCounted(t *testing.T) {
 		t.Fatalf("revalidated counted %d times, want 1", got)
 	}
 }
+
+func TestBudgetRefusalCountedOnError(t *testing.T) {
+	k := newKit(t, semhttp.WithRetryPolicy(semhttp.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, BudgetFloor: 2}))
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/", nil)
+	if _, err := k.c.Send(req); err == nil {
+		t.Fatal("no error")
+	}
+	m := k.collect(t)
+	if got := m.sum("semhttp.client.retry_budget.refusals", nil); got != 1 {
+		t.Fatalf("refusals %d, want 1", got)
+	}
+	if got := m.sum("semhttp.client.retries", nil); got != 2 {
+		t.Fatalf("retries %d, want 2", got)
+	}
+}
+
+// A redirect the client remembered sent no request: a retry after it is
+// still counted as one.
+func TestRetryAfterRememberedRedirectCounted(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/old" {
+			http.Redirect(w, r, "/new", http.StatusMovedPermanently)
+			return
+		}
+		if n.Add(1) == 2 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	k := newKit(t, semhttp.WithCache(nil), semhttp.WithRedirectMemory(8))
+	send(t, k.c, context.Background(), http.MethodGet, srv.URL+"/old")
+	out := send(t, k.c, context.Background(), http.MethodGet, srv.URL+"/old")
+	if h := out.Info().Hops; len(h) != 1 || !h[0].Remembered || out.Info().TotalAttempts != 2 {
+		t.Fatalf("second call: %+v", out.Info())
+	}
+	if got := k.collect(t).sum("semhttp.client.retries", nil); got != 1 {
+		t.Fatalf("retries %d, want 1", got)
+	}
+}
