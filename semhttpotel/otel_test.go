@@ -666,3 +666,89 @@ func TestRetryAfterRememberedRedirectCounted(t *testing.T) {
 		t.Fatalf("retries %d, want 1", got)
 	}
 }
+
+func TestOtherEntryPointsAndCancel(t *testing.T) {
+	body := strings.Repeat("x", 1000)
+	var base string
+	hold := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/file":
+			w.Header().Set("ETag", `"e"`)
+			http.ServeContent(w, r, "f", time.Time{}, strings.NewReader(body))
+		case "/p1":
+			w.Header().Set("Link", "<"+base+"/p2>; rel=\"next\"")
+			io.WriteString(w, "[]")
+		case "/slow":
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+			}
+		default:
+			io.WriteString(w, "[]")
+		}
+	}))
+	base = srv.URL
+	defer srv.Close()
+	defer close(hold)
+	k := newKit(t)
+
+	resp, err := k.c.HTTPClient().Get(srv.URL + "/p2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var dst writerAt
+	if _, err := k.c.Download(context.Background(), srv.URL+"/file", &dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/p1", nil)
+	pages := 0
+	for out, err := range k.c.LinkPages(req) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, out.Response().Body)
+		pages++
+	}
+	if pages != 2 {
+		t.Fatalf("%d pages", pages)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/slow", nil)
+	if _, err := k.c.Send(req); err == nil {
+		t.Fatal("no error from a cancelled call")
+	}
+
+	calls := k.roots()
+	if len(calls) != 5 { // HTTPClient, Download, two pages, the cancelled call
+		t.Fatalf("%d call spans, want 5", len(calls))
+	}
+	for i, call := range calls {
+		kids := k.children(call)
+		if len(kids) != 1 {
+			t.Fatalf("call %d (%s): %d attempt spans", i, mustAttr(t, call, "url.full").AsString(), len(kids))
+		}
+		if a, c := mustAttr(t, kids[0], "url.full").AsString(), mustAttr(t, call, "url.full").AsString(); a != c {
+			t.Fatalf("attempt url.full %q under a call to %q", a, c)
+		}
+	}
+	last := calls[4]
+	if last.Status().Code != codes.Error || k.children(last)[0].Status().Code != codes.Error {
+		t.Fatalf("a cancelled call: %v, its attempt %v", last.Status(), k.children(last)[0].Status())
+	}
+	if got := len(k.ended()); got != 10 {
+		t.Fatalf("%d spans ended, want 10", got)
+	}
+}
+
+type writerAt struct{ b []byte }
+
+func (w *writerAt) WriteAt(p []byte, off int64) (int, error) {
+	if n := int(off) + len(p); n > len(w.b) {
+		w.b = append(w.b, make([]byte, n-len(w.b))...)
+	}
+	copy(w.b[off:], p)
+	return len(p), nil
+}
