@@ -461,6 +461,7 @@ func (m *metrics) attrs(mt metricdata.Metrics) []string {
 }
 func ptr[T any](v T) *T { return &v }
 
+// roots are the ended spans without a parent, in the order they ended.
 func (k *kit) roots() []sdktrace.ReadOnlySpan {
 	var out []sdktrace.ReadOnlySpan
 	for _, s := range k.ended() {
@@ -471,6 +472,9 @@ func (k *kit) roots() []sdktrace.ReadOnlySpan {
 	return out
 }
 
+// A request resolved against WithBaseURL is named, on its call span, by
+// the URL it is sent to: absolute url.full, server.address and
+// server.port of the base.
 func TestBaseURLCallSpanIsAbsolute(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer srv.Close()
@@ -501,6 +505,8 @@ func TestBaseURLCallSpanIsAbsolute(t *testing.T) {
 	}
 }
 
+// An unknown method is "_OTHER" everywhere: on the spans and on every
+// metric (never "HTTP", which only names the span).
 func TestUnknownMethodIsOther(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "purged")
@@ -538,6 +544,10 @@ func TestUnknownMethodIsOther(t *testing.T) {
 	}
 }
 
+// A malformed response header quoted by net/textproto (a Location with
+// userinfo and a token) reaches no span: the attempt's status description
+// withholds it as the call's error does, and error.type names the
+// textproto error, not a type internal to semhttp.
 func TestMalformedHeaderNotInStatus(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -590,6 +600,8 @@ func TestMalformedHeaderNotInStatus(t *testing.T) {
 	}
 }
 
+// A GET that Do revalidated (a 304 answered with the stored 200) is
+// counted and marked "revalidated", as through Send.
 func TestDoRevalidatedIsCounted(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"v1"`)
@@ -624,6 +636,9 @@ func TestDoRevalidatedIsCounted(t *testing.T) {
 	}
 }
 
+// A retry the budget refused is counted also when the call then fails
+// without a response (an origin that refuses connections: where the
+// budget matters most).
 func TestBudgetRefusalCountedOnError(t *testing.T) {
 	k := newKit(t, semhttp.WithRetryPolicy(semhttp.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, BudgetFloor: 2}))
 	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/", nil)
@@ -667,6 +682,9 @@ func TestRetryAfterRememberedRedirectCounted(t *testing.T) {
 	}
 }
 
+// Spans stay well formed through HTTPClient, Download and LinkPages, and
+// when the context is cancelled mid-call: every span ends, each call has
+// its attempts under it, and a cancelled call is an error on both levels.
 func TestOtherEntryPointsAndCancel(t *testing.T) {
 	body := strings.Repeat("x", 1000)
 	var base string
@@ -743,12 +761,49 @@ func TestOtherEntryPointsAndCancel(t *testing.T) {
 	}
 }
 
-type writerAt struct{ b []byte }
+// writerAt is an in-memory io.WriterAt, safe for parallel segments.
+type writerAt struct {
+	mu sync.Mutex
+	b  []byte
+}
 
 func (w *writerAt) WriteAt(p []byte, off int64) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if n := int(off) + len(p); n > len(w.b) {
 		w.b = append(w.b, make([]byte, n-len(w.b))...)
 	}
 	copy(w.b[off:], p)
 	return len(p), nil
+}
+
+// A download in parallel segments is one call span per range request,
+// each with its attempt, from several goroutines at once (run with -race).
+func TestParallelDownloadSpans(t *testing.T) {
+	body := strings.Repeat("0123456789abcdef", 1<<18) // 4 MiB: four 1 MiB segments
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"e"`)
+		http.ServeContent(w, r, "f", time.Time{}, strings.NewReader(body))
+	}))
+	defer srv.Close()
+	k := newKit(t)
+	var dst writerAt
+	if _, err := k.c.Download(context.Background(), srv.URL+"/f", &dst, &semhttp.DownloadOptions{Segments: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if string(dst.b) != body {
+		t.Fatal("the download differs")
+	}
+	calls := k.roots()
+	if len(calls) < 2 {
+		t.Fatalf("%d call spans: not in parallel", len(calls))
+	}
+	for _, c := range calls {
+		if n := len(k.children(c)); n != 1 {
+			t.Fatalf("a range call with %d attempt spans", n)
+		}
+	}
+	if got := len(k.ended()); got != 2*len(calls) {
+		t.Fatalf("%d spans for %d calls", got, len(calls))
+	}
 }
