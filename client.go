@@ -233,7 +233,10 @@ func (rt roundTripper) CloseIdleConnections() { rt.c.CloseIdleConnections() }
 // http.Client.Do, Do closes req.Body. Do satisfies the doer interfaces of
 // generated clients (oapi-codegen's HttpRequestDoer, ogen's ht.Client).
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
-	req, end := c.observe(req, "do")
+	var end callEnd
+	if c.init(); c.hooks.Call != nil {
+		req, end = c.observe(req, "do")
+	}
 	resp, x, err := c.exchange(req, nil)
 	if err != nil {
 		if end != nil {
@@ -269,7 +272,10 @@ func (c *Client) Send(req *http.Request) (Outcome, error) {
 // send is Send for the caller's requests (fu nil) and for the requests the
 // library makes on their behalf.
 func (c *Client) send(req *http.Request, fu *followUp) (Outcome, error) {
-	req, end := c.observe(req, opOf(fu))
+	var end callEnd
+	if c.init(); c.hooks.Call != nil {
+		req, end = c.observe(req, opOf(fu))
+	}
 	resp, x, err := c.exchange(req, fu)
 	if err != nil {
 		if end != nil {

@@ -52,13 +52,11 @@ type callEnd = func(resp *http.Response, info Info, out Outcome, err error)
 
 // observe starts the hooks' call op for req: it returns the request to
 // send, in the context Call returned, and the function that ends the call
-// (nil without hooks, and for a request that cannot be sent).
+// (nil for a request that cannot be sent). Callers check c.hooks.Call
+// first (after c.init), so that a Client without hooks pays that check
+// only.
 func (c *Client) observe(req *http.Request, op string) (*http.Request, callEnd) {
 	if req == nil || req.URL == nil {
-		return req, nil
-	}
-	c.init()
-	if c.hooks.Call == nil {
 		return req, nil
 	}
 	view := req
