@@ -131,19 +131,25 @@ func retries(info semhttp.Info) int {
 	return n
 }
 
-// cacheResult says what the cache did for a GET.
+// cacheResult says what the cache did for a GET. The mark the cache put
+// on the response (semhttp.CacheHeader) is read only on an answer Info
+// says is the cache's.
 func cacheResult(info semhttp.Info, out semhttp.Outcome, resp *http.Response) string {
-	switch {
-	case !info.FromCache:
+	if !info.FromCache {
 		return "miss"
+	}
+	var mark string
+	if resp != nil {
+		mark = resp.Header.Get(semhttp.CacheHeader)
+	}
+	if _, ok := out.(*semhttp.NotModified); ok || mark == "revalidated" {
+		return "revalidated" // Do: the stored response in place of the 304
+	}
+	switch {
+	case mark == "only-if-cached":
+		return "miss" // the cache's 504: nothing stored would do
 	case info.Stale:
 		return "stale"
-	}
-	if _, ok := out.(*semhttp.NotModified); ok {
-		return "revalidated"
-	}
-	if resp != nil && resp.Header.Get(semhttp.CacheHeader) == "revalidated" {
-		return "revalidated" // Do: the stored response in place of the 304
 	}
 	return "fresh"
 }

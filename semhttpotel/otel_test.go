@@ -807,3 +807,29 @@ func TestParallelDownloadSpans(t *testing.T) {
 		t.Fatalf("%d spans for %d calls", got, len(calls))
 	}
 }
+
+// A GET with only-if-cached that nothing stored satisfies gets the
+// cache's 504 without a request: a miss, not a fresh hit.
+func TestOnlyIfCachedMissIsAMiss(t *testing.T) {
+	k := newKit(t)
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:1/never", nil)
+	req.Header.Set("Cache-Control", "only-if-cached")
+	out, err := k.c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	if out.StatusCode() != http.StatusGatewayTimeout {
+		t.Fatalf("status %d", out.StatusCode())
+	}
+	calls := k.roots()
+	if len(calls) != 1 || len(k.children(calls[0])) != 0 {
+		t.Fatalf("%d calls, %d spans", len(calls), len(k.ended()))
+	}
+	if v := mustAttr(t, calls[0], "semhttp.cache").AsString(); v != "miss" {
+		t.Fatalf("cache %q", v)
+	}
+	if got := k.collect(t).sum("semhttp.client.cache.results", ptr(attribute.String("semhttp.cache", "fresh"))); got != 0 {
+		t.Fatalf("counted as %d fresh hits", got)
+	}
+}
