@@ -111,9 +111,15 @@ func (o *observer) call(ctx context.Context, op string, req *http.Request) (cont
 			span.SetAttributes(cacheKey.String(result))
 			o.cache.Add(ctx, 1, metric.WithAttributes(cacheKey.String(result)))
 		}
-		if code >= 400 || code < 100 || code > 599 {
+		switch {
+		case code >= 400 || code < 100 || code > 599:
 			span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(code)))
 			span.SetStatus(codes.Error, "")
+		case out != nil && out.Err() != nil:
+			// A failure kind the status does not say: a job that failed
+			// (*semhttp.JobError) behind a monitor's 200.
+			span.SetAttributes(semconv.ErrorTypeKey.String(kindName(out)))
+			span.SetStatus(codes.Error, out.Err().Error())
 		}
 	}
 }

@@ -17,9 +17,10 @@
 // server.port, http.response.status_code, semhttp.outcome (the kind of the
 // outcome: "OK", "NotFound", "ServiceUnavailable", ...), semhttp.cache for
 // GETs ("fresh", "stale", "revalidated" or "miss") and error.type: the
-// status code for failure kinds (4xx, 5xx, nonstandard codes), the error's
-// type for a call without a usable response. No request or response
-// header is recorded.
+// status code for failure kinds (4xx, 5xx, nonstandard codes), the kind
+// for a failure the status does not say (a Wait's "JobError"), the
+// error's type for a call without a usable response ("timeout" past a
+// deadline). No request or response header is recorded.
 //
 // Metrics: http.client.request.duration (seconds, per attempt, as the
 // semantic conventions define it), and the counters

@@ -833,3 +833,44 @@ func TestOnlyIfCachedMissIsAMiss(t *testing.T) {
 		t.Fatalf("counted as %d fresh hits", got)
 	}
 }
+
+// A Wait whose job failed (a *JobError behind the monitor's 200) ends its
+// span as an error, with the kind as error.type.
+func TestWaitForFailedJobIsAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/jobs" {
+			w.Header().Set("Location", "/jobs/1")
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"failed"}`)
+	}))
+	defer srv.Close()
+	k := newKit(t)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/jobs", nil)
+	out, err := k.c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := out.(*semhttp.Accepted).Wait(context.Background(), &semhttp.PollOptions{Interval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Close()
+	if _, ok := res.(*semhttp.JobError); !ok {
+		t.Fatalf("%T", res)
+	}
+	var wait sdktrace.ReadOnlySpan
+	for _, s := range k.ended() {
+		if s.Name() == "semhttp.wait" {
+			wait = s
+		}
+	}
+	if wait == nil || wait.Status().Code != codes.Error {
+		t.Fatalf("wait span %v", wait)
+	}
+	if v := mustAttr(t, wait, "error.type").AsString(); v != "JobError" {
+		t.Fatalf("error.type %q", v)
+	}
+}
