@@ -353,7 +353,7 @@ func Example_readmeRequests() {
 func readmeHTTPClient(api string, corporateCAs *x509.CertPool, instrument func(http.RoundTripper) http.RoundTripper) error {
 	c := semhttp.New(
 		semhttp.WithTLSConfig(&tls.Config{RootCAs: corporateCAs}), // a private CA, client certificates
-		semhttp.WithTransportWrapper(instrument),                  // e.g. otelhttp.NewTransport
+		semhttp.WithTransportWrapper(instrument),                  // e.g. a metrics wrapper (OpenTelemetry: semhttpotel)
 	)
 	hc := c.HTTPClient() // an *http.Client: retries, redirects and the cache, for any SDK
 	resp, err := hc.Get(api + "/users/1")
