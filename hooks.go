@@ -14,12 +14,14 @@ import (
 // (a span per call with a child per attempt, and metrics); [WithHooks]
 // installs them. Both fields may be nil.
 type Hooks struct {
-	// Call is called as a logical call starts, on the caller's goroutine:
+	// Call is called as a logical call starts, on the goroutine that makes it:
 	//
 	//   - "send" and "do": a call of [Client.Send] or [Client.Do] (also
 	//     through [Client.HTTPClient]); "send" too for each request the
-	//     Client makes on its own: pages, download ranges, background
-	//     revalidations (stale-while-revalidate);
+	//     Client makes on its own for a caller: pages, download ranges;
+	//   - "refresh": a background revalidation (stale-while-revalidate),
+	//     on a goroutine of its own, in the context of the call that
+	//     served the stale response;
 	//   - "poll": one poll of a job's monitor or result;
 	//   - "wait": a [Poller.Wait] (and so [Accepted.Wait]) as a whole, its
 	//     polls inside it; req is a GET of the monitor.
@@ -76,8 +78,13 @@ func (c *Client) observe(req *http.Request, op string) (*http.Request, callEnd) 
 
 // opOf names the hooks' op of a call of send.
 func opOf(fu *followUp) string {
-	if fu != nil && fu.polling {
+	switch {
+	case fu == nil:
+		return "send"
+	case fu.polling:
 		return "poll"
+	case fu.refresh:
+		return "refresh"
 	}
 	return "send"
 }

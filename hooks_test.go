@@ -273,3 +273,27 @@ func TestHooksDoRevalidatedIsFromCache(t *testing.T) {
 		t.Fatalf("revalidated call %+v", rc)
 	}
 }
+
+// A stale-while-revalidate refresh is a "refresh" call, in the context of
+// the call that served the stale response.
+func TestHooksRefreshIsItsOwnOp(t *testing.T) {
+	o := newOrigin(t, 200, "v1", "Cache-Control", "max-age=60, stale-while-revalidate=600", "ETag", `"1"`)
+	rec := &hookRecorder{}
+	c, k := newClockClient(t, WithHooks(rec.hooks()))
+	fetch(t, c, o.srv.URL)
+	k.set(120 * time.Second)
+	fetch(t, c, o.srv.URL)
+	c.refreshing.wg.Wait()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var ops []string
+	for _, rc := range rec.calls {
+		ops = append(ops, rc.op)
+	}
+	if got := strings.Join(ops, " "); got != "send send refresh" {
+		t.Fatalf("calls: %s", got)
+	}
+	if r := rec.calls[2]; r.parent != rec.calls[1] || len(r.sent) != 1 || r.ended != 1 {
+		t.Fatalf("refresh %+v, parent %p, want %p", r, r.parent, rec.calls[1])
+	}
+}
