@@ -399,6 +399,10 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 		return nil, nil, false
 	}
 	life := lifetime(h, cc, code, received)
+	age, ageValid := initialAge(h, cs.sent, received)
+	if !ageValid {
+		life = 0 // how old it is is not known: stale
+	}
 	if life == 0 && !cc.HasStaleIfError && !cc.HasStaleWhileRevalidate {
 		_, hasTag := responseETag(h)
 		if _, hasLM := cacheLastModified(h); !hasTag && !hasLM {
@@ -419,7 +423,7 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 		StatusCode: code,
 		Header:     storedHeader(h),
 		Stored:     received,
-		Age:        initialAge(h, cs.sent, received),
+		Age:        age,
 		Lifetime:   life,
 	}, vary, true
 }
@@ -489,8 +493,12 @@ func (c *Client) freshen(e *Entry, h304 http.Header, sent time.Time) *Entry {
 	now := c.now()
 	f := *e
 	f.Header, f.Stored = h, now
-	f.Age = initialAge(h304, sent, now)
+	age, ageValid := initialAge(h304, sent, now)
+	f.Age = age
 	f.Lifetime = lifetime(h, httpsyntax.ParseCacheControl(h), e.StatusCode, now)
+	if !ageValid {
+		f.Lifetime = 0
+	}
 	return &f
 }
 

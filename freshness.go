@@ -73,20 +73,29 @@ func lifetime(h http.Header, cc httpsyntax.CacheControl, code int, received time
 }
 
 // initialAge is corrected_initial_age (§4.2.3) of a response to a request
-// sent at sent and received at received.
-func initialAge(h http.Header, sent, received time.Time) time.Duration {
+// sent at sent and received at received. valid is false when the response
+// has an Age that is not one delta-seconds — a list ("0, 0"), several
+// field lines, a sign, a fraction, a parameter —: its age is then not
+// known, and the caller treats the response as stale. §5.1 would take the
+// first member of a list and ignore an invalid value, which can make fresh
+// a response a shared cache on the path had long held; the reading here is
+// the conservative one §4.2.1 encourages for invalid freshness
+// information (and the cache test suite asks for).
+func initialAge(h http.Header, sent, received time.Time) (age time.Duration, valid bool) {
 	apparent := max(0, received.Sub(dateOf(h, received)))
 	var ageValue time.Duration
+	valid = true
 	if vs := h["Age"]; len(vs) > 0 {
-		if n, ok, overflow := httpsyntax.Digits(vs[0]); ok {
+		// Digits clamps a huge value at MaxInt64; 2^31 s is the most a
+		// cache needs to represent (§1.2.2).
+		n, ok, _ := httpsyntax.Digits(vs[0])
+		valid = ok && len(vs) == 1
+		if valid {
 			ageValue = time.Duration(min(n, 1<<31)) * time.Second
-			if overflow {
-				ageValue = (1 << 31) * time.Second
-			}
 		}
 	}
 	corrected := ageValue + max(0, received.Sub(sent))
-	return max(apparent, corrected)
+	return max(apparent, corrected), valid
 }
 
 // currentAge is e's age at now (§4.2.3).
