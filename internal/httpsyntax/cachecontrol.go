@@ -42,10 +42,13 @@ func ParseCacheControl(h http.Header) CacheControl {
 				i = SkipElement(v, i)
 				continue
 			}
-			j = SkipOWS(v, j)
 			arg, hasArg := "", false
-			if j < len(v) && v[j] == '=' {
-				j = SkipOWS(v, j+1)
+			if k := SkipOWS(v, j); k > j && k < len(v) && v[k] == '=' {
+				// "max-age =60": no whitespace around '=' in the grammar
+				// (§5.2); the argument is invalid (for max-age, stale).
+				hasArg, j = true, k+1
+			} else if j < len(v) && v[j] == '=' {
+				j++
 				hasArg = true
 				if j < len(v) && v[j] == '"' {
 					q, next, ok := ReadQuoted(v, j)
