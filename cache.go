@@ -391,7 +391,10 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 	}
 	h := resp.Header
 	cc := httpsyntax.ParseCacheControl(h)
-	if cc.NoStore || len(h["Content-Range"]) > 0 {
+	// (A Content-Range on a status other than 206 and 416 has no meaning,
+	// RFC 9110 §14.4: such a response is complete, and stored. Range
+	// requests do not reach here.)
+	if cc.NoStore {
 		return nil, nil, false
 	}
 	// §3: a status code not cacheable by default needs explicit freshness.
@@ -474,9 +477,10 @@ func (c *Client) revalidated(cs *cacheCall, resp *http.Response) *http.Response 
 
 // freshen returns a copy of e whose header is updated with h304 per RFC
 // 9111 §3.2 — every field of the 304 replaces the stored one, except the
-// fields that are not stored, Content-Length, Content-Range and
-// Content-Encoding (the stored body depends on it) — received now, its age
-// and lifetime computed again.
+// fields that are not stored, Content-Length, Content-Range, and the
+// fields the stored body depends on: Content-Encoding, and the digests of
+// the content, Content-MD5 and Content-Digest (a 304 has none) — received
+// now, its age and lifetime computed again.
 func (c *Client) freshen(e *Entry, h304 http.Header, sent time.Time) *Entry {
 	h := e.Header.Clone()
 	skip := httpsyntax.ConnectionListed(h304)
@@ -485,7 +489,7 @@ func (c *Client) freshen(e *Entry, h304 http.Header, sent time.Time) *Entry {
 			continue
 		}
 		switch k {
-		case "Content-Length", "Content-Range", "Content-Encoding", CacheHeader:
+		case "Content-Length", "Content-Range", "Content-Encoding", "Content-Md5", "Content-Digest", CacheHeader:
 			continue
 		}
 		h[k] = slices.Clone(vs)
