@@ -394,7 +394,13 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 	// (A Content-Range on a status other than 206 and 416 has no meaning,
 	// RFC 9110 §14.4: such a response is complete, and stored. Range
 	// requests do not reach here.)
-	if cc.NoStore {
+	if cc.MustUnderstand {
+		// §5.2.2.3: stored only by a cache that implements the status
+		// code's caching rules; such a cache ignores no-store.
+		if !understoodStatus(code) {
+			return nil, nil, false
+		}
+	} else if cc.NoStore {
 		return nil, nil, false
 	}
 	// §3: a status code not cacheable by default needs explicit freshness.

@@ -27,8 +27,6 @@ var cacheTestsExpected = map[string]string{
 	// its expectation is the reverse (the suite's own slip).
 	"age-parse-prefix": "Age: 0,7200 is read as unknown, so stale (the test's name asks for that; its expectation is the reverse)",
 
-	"status-599-must-understand": "to fix: must-understand with a status code the cache does not implement forbids storing (§5.2.2.3)",
-
 	// §5.3: "A cache recipient MUST interpret invalid date formats [...]
 	// as representing a time in the past": RFC 9110 §5.6.7 allows
 	// IMF-fixdate, RFC 850 and asctime dates; GMT is case-sensitive and

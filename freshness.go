@@ -32,6 +32,18 @@ func heuristicallyCacheable(code int) bool {
 	return false
 }
 
+// understoodStatus reports the status codes whose caching rules the cache
+// implements (RFC 9111 §5.2.2.3): those RFC 9110 §15 defines, but 206,
+// which it does not store.
+func understoodStatus(code int) bool {
+	switch {
+	case code >= 200 && code <= 205, code >= 300 && code <= 305, code == 307, code == 308,
+		code >= 400 && code <= 417, code == 421, code == 422, code == 426, code >= 500 && code <= 505:
+		return true
+	}
+	return false
+}
+
 // dateOf is h's Date, or at when it has none valid (RFC 9110 §6.6.1: a
 // recipient dates a response it receives without one).
 func dateOf(h http.Header, at time.Time) time.Time {

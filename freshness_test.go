@@ -252,6 +252,11 @@ func TestCacheWhatIsStored(t *testing.T) {
 		{"Vary: *", 200, []string{"Cache-Control", "max-age=60", "Vary", "*"}, false},
 		{"nothing to reuse", 200, nil, false},
 		{"500 with max-age", 500, []string{"Cache-Control", "max-age=60"}, true},
+		// §5.2.2.3: must-understand lets a cache that implements the status
+		// code ignore no-store, and forbids storing any other.
+		{"must-understand, no-store, 200", 200, []string{"Cache-Control", "max-age=60, must-understand, no-store"}, true},
+		{"must-understand, 299", 299, []string{"Cache-Control", "max-age=60, must-understand"}, false},
+		{"200 with Content-Range (no meaning there)", 200, []string{"Cache-Control", "max-age=60", "Content-Range", "bytes 0-3/4"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

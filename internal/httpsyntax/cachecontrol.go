@@ -11,7 +11,7 @@ import (
 // on. Directive names are case-insensitive; unknown directives are
 // ignored (§5.2.3).
 type CacheControl struct {
-	NoStore, NoCache, MustRevalidate, Public, Private, Immutable, OnlyIfCached bool
+	NoStore, NoCache, MustRevalidate, Public, Private, Immutable, OnlyIfCached, MustUnderstand bool
 
 	// MaxAge, MaxStale, MinFresh, StaleWhileRevalidate, StaleIfError are
 	// the delta-seconds arguments, valid when the matching Has flag is set.
@@ -85,6 +85,8 @@ func (cc *CacheControl) set(name, arg string, hasArg bool) {
 		cc.Immutable = true
 	case "only-if-cached":
 		cc.OnlyIfCached = true
+	case "must-understand":
+		cc.MustUnderstand = true
 	case "max-age":
 		d, ok := delta(arg)
 		switch {

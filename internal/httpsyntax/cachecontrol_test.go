@@ -44,6 +44,7 @@ func TestParseCacheControl(t *testing.T) {
 		{[]string{`,, ,no-store,,`}, CacheControl{NoStore: true}},
 		{[]string{`=, "x", no-store`}, CacheControl{NoStore: true}},
 		{[]string{"proxy-revalidate, immutable, only-if-cached, private"}, CacheControl{MustRevalidate: true, Immutable: true, OnlyIfCached: true, Private: true}},
+		{[]string{"no-store, must-understand"}, CacheControl{NoStore: true, MustUnderstand: true}},
 	} {
 		got := ParseCacheControl(http.Header{"Cache-Control": tc.lines})
 		if got != tc.want {
