@@ -118,6 +118,9 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 				// 304's update: the cache stays out of it.
 				return req
 			}
+			if cs.rq.NoCacheFields != "" {
+				cs.rq.NoCache = true // (a request's no-cache takes no field names)
+			}
 			if len(req.Header["Cache-Control"]) == 0 && pragmaNoCache(req.Header) {
 				cs.rq.NoCache = true // RFC 9111 §5.4
 			}
@@ -430,7 +433,7 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 		Variant:    cacheVariant(vary, cs.orig.Header, cs.partitionOf()),
 		URL:        final,
 		StatusCode: code,
-		Header:     storedHeader(h),
+		Header:     storedHeader(h, cc.NoCacheListed()),
 		Stored:     received,
 		Age:        age,
 		Lifetime:   life,
@@ -500,12 +503,16 @@ func (c *Client) freshen(e *Entry, h304 http.Header, sent time.Time) *Entry {
 		}
 		h[k] = slices.Clone(vs)
 	}
+	cc := httpsyntax.ParseCacheControl(h)
+	for k := range cc.NoCacheListed() {
+		delete(h, k) // §5.2.2.4, as in storedHeader
+	}
 	now := c.now()
 	f := *e
 	f.Header, f.Stored = h, now
 	age, ageValid := initialAge(h304, sent, now)
 	f.Age = age
-	f.Lifetime = lifetime(h, httpsyntax.ParseCacheControl(h), e.StatusCode, now)
+	f.Lifetime = lifetime(h, cc, e.StatusCode, now)
 	if !ageValid {
 		f.Lifetime = 0
 	}

@@ -192,12 +192,14 @@ func cacheLastModified(h http.Header) (string, bool) {
 }
 
 // storedHeader copies h without the fields a cache does not store (RFC 9111
-// §3.1): hop-by-hop fields and those Connection names.
-func storedHeader(h http.Header) http.Header {
+// §3.1): hop-by-hop fields and those Connection names, and those of
+// noCache, the names no-cache="..." lists (§5.2.2.4: not to be sent from
+// storage without revalidation).
+func storedHeader(h http.Header, noCache map[string]bool) http.Header {
 	skip := httpsyntax.ConnectionListed(h)
 	out := make(http.Header, len(h))
 	for k, vs := range h {
-		if httpsyntax.HopByHop(k) || skip[k] || k == CacheHeader {
+		if httpsyntax.HopByHop(k) || skip[k] || noCache[k] || k == CacheHeader {
 			continue
 		}
 		out[k] = slices.Clone(vs)

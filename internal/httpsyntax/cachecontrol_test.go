@@ -44,6 +44,14 @@ func TestParseCacheControl(t *testing.T) {
 		{[]string{`,, ,no-store,,`}, CacheControl{NoStore: true}},
 		{[]string{`=, "x", no-store`}, CacheControl{NoStore: true}},
 		{[]string{"proxy-revalidate, immutable, only-if-cached, private"}, CacheControl{MustRevalidate: true, Immutable: true, OnlyIfCached: true, Private: true}},
+		// §5.2.2.4: no-cache with field names; any other argument is the
+		// unqualified directive.
+		{[]string{`no-cache="Set-Cookie, a"`}, CacheControl{NoCacheFields: "Set-Cookie, a"}},
+		{[]string{`no-cache=a`, `no-cache="b"`}, CacheControl{NoCacheFields: "a, b"}},
+		{[]string{`no-cache="a", no-cache`}, CacheControl{NoCache: true, NoCacheFields: "a"}},
+		{[]string{`no-cache=""`}, CacheControl{NoCache: true}},
+		{[]string{`no-cache=", ,"`}, CacheControl{NoCache: true}},
+		{[]string{`no-cache="a b"`}, CacheControl{NoCache: true}},
 		{[]string{"no-store, must-understand"}, CacheControl{NoStore: true, MustUnderstand: true}},
 	} {
 		got := ParseCacheControl(http.Header{"Cache-Control": tc.lines})
