@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -44,6 +45,11 @@ func understoodStatus(code int) bool {
 	return false
 }
 
+// maxDelta is the largest delta-seconds (§1.2.2). It caps a lifetime from
+// Expires (as it does max-age), so that Entry.FreshUntil stays a date a
+// store can keep, and the Age field sent.
+const maxDelta = (1 << 31) * time.Second
+
 // dateOf is h's Date, or at when it has none valid (RFC 9110 §6.6.1: a
 // recipient dates a response it receives without one).
 func dateOf(h http.Header, at time.Time) time.Time {
@@ -72,7 +78,7 @@ func lifetime(h http.Header, cc httpsyntax.CacheControl, code int, received time
 		if err != nil {
 			return 0 // an invalid Expires is a time in the past (§5.3)
 		}
-		return max(0, exp.Sub(date))
+		return min(max(0, exp.Sub(date)), maxDelta)
 	}
 	if heuristicallyCacheable(code) || cc.Public {
 		if vs := h["Last-Modified"]; len(vs) == 1 {
@@ -103,17 +109,28 @@ func initialAge(h http.Header, sent, received time.Time) (age time.Duration, val
 		n, ok, _ := httpsyntax.Digits(vs[0])
 		valid = ok && len(vs) == 1
 		if valid {
-			ageValue = time.Duration(min(n, 1<<31)) * time.Second
+			ageValue = time.Duration(min(n, int64(maxDelta/time.Second))) * time.Second
 		}
 	}
 	corrected := ageValue + max(0, received.Sub(sent))
 	return max(apparent, corrected), valid
 }
 
-// currentAge is e's age at now (§4.2.3).
+// currentAge is e's age at now (§4.2.3). It saturates at the largest
+// Duration (§1.2.2: a calculation that overflows gives the greatest value),
+// and an entry with a negative Age — none this package stores, but a Store
+// may return anything — is that old: stale.
 func currentAge(e *Entry, now time.Time) time.Duration {
-	return e.Age + max(0, now.Sub(e.Stored))
+	const maxAge = time.Duration(math.MaxInt64)
+	resident := max(0, now.Sub(e.Stored)) // Sub saturates too
+	if e.Age < 0 || e.Age > maxAge-resident {
+		return maxAge
+	}
+	return e.Age + resident
 }
+
+// freshFor is e's freshness lifetime, never negative.
+func freshFor(e *Entry) time.Duration { return max(0, e.Lifetime) }
 
 // How a stored response may answer a request without the origin.
 const (
@@ -130,8 +147,9 @@ func reuse(e *Entry, rq httpsyntax.CacheControl, now time.Time) (int, time.Durat
 	if rq.NoCache {
 		return mustValidate, age
 	}
-	if age < e.Lifetime {
-		ok := !rq.HasMinFresh || e.Lifetime-age >= rq.MinFresh
+	life := freshFor(e)
+	if age < life {
+		ok := !rq.HasMinFresh || life-age >= rq.MinFresh
 		if ok && rq.HasMaxAge && age > rq.MaxAge {
 			// A fresh immutable response is not revalidated for a reload
 			// (max-age=0), only for no-cache (RFC 8246 §2).
@@ -149,7 +167,7 @@ func reuse(e *Entry, rq httpsyntax.CacheControl, now time.Time) (int, time.Durat
 		// wants none either.
 		return mustValidate, age
 	}
-	stale := age - e.Lifetime
+	stale := age - life
 	switch {
 	case rq.HasMaxStale && stale <= rq.MaxStale:
 		return serveStale, age
@@ -170,7 +188,7 @@ func staleOnError(e *Entry, rq httpsyntax.CacheControl, now time.Time) bool {
 	if rc.MustRevalidate || rc.NoCache {
 		return false
 	}
-	stale := currentAge(e, now) - e.Lifetime
+	stale := currentAge(e, now) - freshFor(e)
 	return rc.HasStaleIfError && stale <= rc.StaleIfError ||
 		rq.HasStaleIfError && stale <= rq.StaleIfError ||
 		rq.HasMaxStale && stale <= rq.MaxStale
@@ -201,7 +219,7 @@ func storedResponse(e *Entry, req *http.Request, age time.Duration, mark string)
 	for k, vs := range e.Header {
 		h[k] = vs[:len(vs):len(vs)] // an append makes a copy
 	}
-	h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
+	h["Age"] = []string{strconv.FormatInt(int64(min(age, maxDelta)/time.Second), 10)}
 	h[CacheHeader] = []string{mark}
 	var body io.ReadCloser = http.NoBody
 	if len(e.Body) > 0 {
