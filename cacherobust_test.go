@@ -96,3 +96,20 @@ func TestCacheAgeArithmeticSaturates(t *testing.T) {
 		}
 	}
 }
+
+// §4.2.1: "When there is more than one value present for a given directive
+// (e.g., two Expires header field lines [...]), either the first occurrence
+// should be used or the response should be considered stale": two
+// different Expires make it stale, the same one twice does not.
+func TestCacheTwoExpires(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	date, in1h, in2h := now.Format(http.TimeFormat), now.Add(time.Hour).Format(http.TimeFormat), now.Add(2*time.Hour).Format(http.TimeFormat)
+	var cc httpsyntax.CacheControl
+	if life := lifetime(http.Header{"Date": {date}, "Expires": {in1h, in2h}}, cc, 200, now); life != 0 {
+		t.Errorf("two different Expires: lifetime %v, want 0", life)
+	}
+	if life := lifetime(http.Header{"Date": {date}, "Expires": {in1h, in1h}}, cc, 200, now); life != time.Hour {
+		t.Errorf("the same Expires twice: lifetime %v, want 1h", life)
+	}
+}

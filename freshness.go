@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -75,8 +76,10 @@ func lifetime(h http.Header, cc httpsyntax.CacheControl, code int, received time
 	date := dateOf(h, received)
 	if vs := h["Expires"]; len(vs) > 0 {
 		exp, err := http.ParseTime(vs[0])
-		if err != nil {
-			return 0 // an invalid Expires is a time in the past (§5.3)
+		if err != nil || slices.ContainsFunc(vs[1:], func(v string) bool { return v != vs[0] }) {
+			// An invalid Expires is a time in the past (§5.3); two
+			// different ones make the response stale (§4.2.1).
+			return 0
 		}
 		return min(max(0, exp.Sub(date)), maxDelta)
 	}
