@@ -1,8 +1,13 @@
 package semhttp
 
 import (
+	"io"
 	"math"
 	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,5 +116,97 @@ func TestCacheTwoExpires(t *testing.T) {
 	}
 	if life := lifetime(http.Header{"Date": {date}, "Expires": {in1h, in1h}}, cc, 200, now); life != time.Hour {
 		t.Errorf("the same Expires twice: lifetime %v, want 1h", life)
+	}
+}
+
+// FuzzCacheFreshness feeds arbitrary Cache-Control, Expires, Date, Age and
+// Last-Modified values to the freshness computation (RFC 9111 §4.2): it
+// never panics, and every duration it computes is within [0, 2^31 s]
+// (an age may be larger only when Date says so).
+func FuzzCacheFreshness(f *testing.F) {
+	for _, s := range [][5]string{
+		{"max-age=60", "", "", "", ""},
+		{"max-age=99999999999999999999, max-age=1", "0", "", "-1", ""},
+		{`no-cache="a, b", stale-while-revalidate=9, max-stale`, "Thu, 01 Jan 1970 00:00:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMT", "0, 0", "Sun, 06 Nov 1994 08:49:37 GMT"},
+		{`max-age="12`, "Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 0001 00:00:00 GMT", "2147483648", "Fri, 31 Dec 9999 23:59:59 GMT"},
+		{"min-fresh=, max-age =1, =,,\"", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "7200;a=b", "garbage"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3], s[4], 200)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, cc, expires, date, age, lm string, code int) {
+		h := http.Header{}
+		for k, v := range map[string]string{"Cache-Control": cc, "Expires": expires, "Date": date, "Age": age, "Last-Modified": lm} {
+			if v != "" {
+				h[k] = strings.Split(v, "\n") // several field lines
+			}
+		}
+		c := httpsyntax.ParseCacheControl(h)
+		for _, d := range []time.Duration{c.MaxAge, c.MaxStale, c.MinFresh, c.StaleWhileRevalidate, c.StaleIfError} {
+			if d < 0 || d > maxDelta {
+				t.Fatalf("%q: a directive's argument is %v", cc, d)
+			}
+		}
+		life := lifetime(h, c, code, now)
+		a, _ := initialAge(h, now.Add(-time.Second), now)
+		if life < 0 || life > maxDelta || a < 0 {
+			t.Fatalf("lifetime %v, age %v", life, a)
+		}
+		e := &Entry{StatusCode: 200, Header: h, Stored: now, Age: a, Lifetime: life}
+		for _, at := range []time.Duration{0, time.Hour, 1 << 62} {
+			if _, cur := reuse(e, c, now.Add(at)); cur < 0 {
+				t.Fatalf("current age %v", cur)
+			}
+			staleOnError(e, c, now.Add(at))
+		}
+	})
+}
+
+// RFC 5861 §3: concurrent requests served stale-while-revalidate share one
+// background revalidation, which ends (goleak checks at exit) once the
+// origin answers; then the refreshed response is fresh.
+func TestCacheStaleWhileRevalidateConcurrent(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	gate := make(chan struct{})
+	var k *clock
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1) > 1 {
+			<-gate // the revalidation waits until every request was served
+		}
+		w.Header().Set("Date", k.now().UTC().Format(http.TimeFormat))
+		w.Header().Set("Cache-Control", "max-age=60, stale-while-revalidate=600")
+		io.WriteString(w, "v"+strconv.FormatInt(hits.Load(), 10))
+	}))
+	c, clk := newClockClient(t)
+	k = clk
+	fetch(t, c, srv.URL)
+	k.advance(120 * time.Second)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+			out, err := c.Send(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			b, _ := io.ReadAll(out.Response().Body)
+			out.Close()
+			if string(b) != "v1" || !out.Info().Stale {
+				t.Errorf("within stale-while-revalidate: %q %+v", b, out.Info())
+			}
+		}()
+	}
+	wg.Wait()
+	close(gate)
+	c.refreshing.wg.Wait()
+	if n := hits.Load(); n != 2 {
+		t.Fatalf("%d requests reached the origin, want the first and one revalidation", n)
+	}
+	if out, body := fetch(t, c, srv.URL); body != "v2" || out.Info().Stale || !out.Info().FromCache {
+		t.Fatalf("after the revalidation: %q %+v", body, out.Info())
 	}
 }
