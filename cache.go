@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +76,7 @@ func (o cacheOptions) resolved() cacheConfig {
 type cacheCall struct {
 	on        bool          // the cache takes part in this call
 	get       bool          // a GET (store, revalidate); else an unsafe method (invalidate)
+	head      bool          // a HEAD (freshen the stored GET response)
 	key       string        // "GET " + URL, built on first use (keyOf)
 	creds     []string      // the client's credential headers (for partitionOf)
 	partition string        // hash of the credentials, "" for none; built on first use
@@ -165,7 +167,17 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 			return req
 		}
 		return cs.addValidators(req)
-	case http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodConnect:
+	case http.MethodHead:
+		// Not answered from storage, but its 200 freshens what is
+		// stored for the GET (cacheHead).
+		if cacheableURL(req.URL) && !httpsyntax.ParseCacheControl(req.Header).NoStore {
+			cs.on, cs.head, cs.orig, cs.creds, cs.sent = true, true, req, c.redirect.credentials, c.now()
+			if c.hc.Jar != nil {
+				cs.partitionOf()
+			}
+		}
+		return req
+	case http.MethodOptions, http.MethodTrace, http.MethodConnect:
 		return req // safe: nothing to invalidate
 	}
 	if !cacheableURL(req.URL) {
@@ -258,6 +270,12 @@ func (cs *cacheCall) withValidators(req *http.Request, inm, ims string) *http.Re
 func (c *Client) cacheAfter(resp *http.Response, x *exchange) *http.Response {
 	cs := &x.cache
 	if !cs.on || resp == nil || cs.hit != nil {
+		return resp
+	}
+	if cs.head {
+		if resp.StatusCode == http.StatusOK {
+			c.cacheHead(cs, resp)
+		}
 		return resp
 	}
 	if !cs.get {
@@ -517,6 +535,42 @@ func (c *Client) freshen(e *Entry, h304 http.Header, sent time.Time) *Entry {
 		f.Lifetime = 0
 	}
 	return &f
+}
+
+// cacheHead updates the stored GET response that the HEAD request of cs
+// would have selected with its 200 response (RFC 9111 §4.3.5): freshened
+// by its header fields when the validators and the Content-Length it has
+// match the stored response's, else made stale.
+func (c *Client) cacheHead(cs *cacheCall, resp *http.Response) {
+	ctx, key := ctxOf(resp), cs.keyOf()
+	e := c.cacheLookup(ctx, key, cs.partitionOf(), cs.orig.Header)
+	if final, _ := cacheURL(requestURL(resp)); e == nil || e.URL != final {
+		return
+	}
+	h := resp.Header
+	same := !httpsyntax.ParseCacheControl(h).NoStore
+	if vs := h["Etag"]; len(vs) > 0 {
+		t, ok := responseETag(h)
+		et, eok := responseETag(e.Header)
+		same = ok && eok && t == et
+	}
+	if vs := h["Last-Modified"]; len(vs) > 0 {
+		same = same && slices.Equal(vs, e.Header["Last-Modified"])
+	}
+	if vs := h["Content-Length"]; len(vs) > 0 {
+		same = same && vs[0] == strconv.Itoa(len(e.Body))
+	}
+	var f *Entry
+	if same {
+		f = c.freshen(e, h, cs.sent)
+	} else {
+		cp := *e
+		cp.Lifetime = 0
+		f = &cp
+	}
+	if err := c.cache.store.Put(ctx, key, f); err != nil {
+		c.cacheLog("put", key, err)
+	}
 }
 
 // invalidate drops the stored responses for the target of a successful

@@ -210,3 +210,42 @@ func TestCacheStaleWhileRevalidateConcurrent(t *testing.T) {
 		t.Fatalf("after the revalidation: %q %+v", body, out.Info())
 	}
 }
+
+// RFC 9111 §4.3.5: a 200 to a HEAD freshens the stored GET response when
+// its validators and Content-Length match, and makes it stale when they do
+// not; HEAD itself always reaches the origin.
+func TestCacheHeadFreshens(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t, 200, "body", "Cache-Control", "max-age=60", "ETag", `"1"`, "X-V", "1")
+	c, k := newClockClient(t)
+	o.mu.Lock()
+	o.clock = k
+	o.mu.Unlock()
+	head := func() {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodHead, o.srv.URL, nil)
+		out, err := c.Send(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Close()
+		if out.Info().FromCache {
+			t.Fatal("HEAD answered from the cache")
+		}
+	}
+	fetch(t, c, o.srv.URL)
+	k.advance(120 * time.Second)
+	o.set(200, "body", "Cache-Control", "max-age=600", "ETag", `"1"`, "X-V", "2")
+	head()
+	out, body := fetch(t, c, o.srv.URL)
+	if !out.Info().FromCache || out.Info().Stale || body != "body" || out.Response().Header.Get("X-V") != "2" {
+		t.Fatalf("after a matching HEAD: %q %+v %v", body, out.Info(), out.Response().Header)
+	}
+	o.wantHits(t, 2, "the GET and the HEAD")
+	o.set(200, "new", "Cache-Control", "max-age=600", "ETag", `"2"`)
+	head()
+	if _, body := fetch(t, c, o.srv.URL); body != "new" {
+		t.Fatalf("after a HEAD with another ETag: %q, want the new representation", body)
+	}
+	o.wantHits(t, 4, "the stored response was made stale")
+}
