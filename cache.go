@@ -138,6 +138,11 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 			cs.partitionOf()
 		}
 		if hdr && hasCallerConditional(req.Header) {
+			if cs.rq.OnlyIfCached {
+				// The caller's precondition is not evaluated against
+				// storage, and the origin may not be asked (§5.2.1.7).
+				cs.hit = onlyIfCached(req)
+			}
 			return req // the caller's own: its 304 passes through
 		}
 		if cc.sizer == nil || cc.sizer.Len() > 0 {

@@ -366,6 +366,9 @@ func TestCacheRequestDirectives(t *testing.T) {
 			{at: 10 * time.Second, kv: []string{"Cache-Control", "only-if-cached"}},
 			{at: 100 * time.Second, kv: []string{"Cache-Control", "only-if-cached"}, code: 504, onlyCache: true},
 			{at: 100 * time.Second, kv: []string{"Cache-Control", "only-if-cached, max-stale=100"}, stale: true},
+			// The caller's own precondition is not evaluated from storage:
+			// a 504 then, and still nothing sent (§5.2.1.7).
+			{at: 10 * time.Second, kv: []string{"Cache-Control", "only-if-cached", "If-None-Match", `"x"`}, code: 504, onlyCache: true},
 		}},
 		{"immutable and a reload", "max-age=600, immutable", []step{
 			{at: 10 * time.Second, kv: []string{"Cache-Control", "max-age=0"}},
