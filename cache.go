@@ -108,6 +108,10 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 		// look up in it.
 		hdr := len(req.Header) > 0
 		if hdr && len(req.Header["Range"]) > 0 || !cacheableURL(req.URL) {
+			// Not looked up: with only-if-cached, nothing stored serves.
+			if hdr && httpsyntax.HasDirective(req.Header, "only-if-cached") {
+				cs.hit = onlyIfCached(req)
+			}
 			return req
 		}
 		// The key (a URL string) and the partition (a hash of the
@@ -118,6 +122,9 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 			if cs.rq.NoStore {
 				// Nothing of it is stored (RFC 9111 §5.2.1.5), not even a
 				// 304's update: the cache stays out of it.
+				if cs.rq.OnlyIfCached {
+					cs.hit = onlyIfCached(req)
+				}
 				return req
 			}
 			if cs.rq.NoCacheFields != "" {

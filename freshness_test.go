@@ -369,6 +369,9 @@ func TestCacheRequestDirectives(t *testing.T) {
 			// The caller's own precondition is not evaluated from storage:
 			// a 504 then, and still nothing sent (§5.2.1.7).
 			{at: 10 * time.Second, kv: []string{"Cache-Control", "only-if-cached", "If-None-Match", `"x"`}, code: 504, onlyCache: true},
+			// Nor is a Range request answered, nor one with no-store.
+			{at: 10 * time.Second, kv: []string{"Cache-Control", "only-if-cached", "Range", "bytes=0-1"}, code: 504, onlyCache: true},
+			{at: 10 * time.Second, kv: []string{"Cache-Control", "only-if-cached, no-store"}, code: 504, onlyCache: true},
 		}},
 		{"immutable and a reload", "max-age=600, immutable", []step{
 			{at: 10 * time.Second, kv: []string{"Cache-Control", "max-age=0"}},
