@@ -249,3 +249,28 @@ func TestCacheHeadFreshens(t *testing.T) {
 	}
 	o.wantHits(t, 4, "the stored response was made stale")
 }
+
+// §5.2.2.4 no-cache with field names: the response is reused, fresh,
+// without the fields listed; after a revalidation too.
+func TestCacheResponseNoCacheFields(t *testing.T) {
+	t.Parallel()
+	o := newOrigin(t, 200, "x", "Cache-Control", `no-cache="Set-Cookie, x-token", max-age=60`,
+		"Set-Cookie", "a=b", "X-Token", "t", "X-Other", "o", "ETag", `"n"`)
+	c, k := newClockClient(t)
+	o.mu.Lock()
+	o.clock = k
+	o.mu.Unlock()
+	fetch(t, c, o.srv.URL)
+	for _, at := range []time.Duration{0, 120 * time.Second, 10 * time.Second} {
+		k.advance(at)
+		out, body := fetch(t, c, o.srv.URL)
+		h := out.Response().Header
+		if body != "x" || !out.Info().FromCache && out.StatusCode() != 304 || h.Get("X-Other") != "o" {
+			t.Fatalf("+%v: %T %q %+v %v", at, out, body, out.Info(), h)
+		}
+		if h.Get("Set-Cookie") != "" || h.Get("X-Token") != "" {
+			t.Fatalf("+%v: a field no-cache lists came from storage: %v", at, h)
+		}
+	}
+	o.wantHits(t, 2, "fresh, stale (revalidated), fresh again")
+}
