@@ -424,13 +424,7 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 	// (A Content-Range on a status other than 206 and 416 has no meaning,
 	// RFC 9110 §14.4: such a response is complete, and stored. Range
 	// requests do not reach here.)
-	if cc.MustUnderstand {
-		// §5.2.2.3: stored only by a cache that implements the status
-		// code's caching rules; such a cache ignores no-store.
-		if !understoodStatus(code) {
-			return nil, nil, false
-		}
-	} else if cc.NoStore {
+	if !mayStore(cc, code) {
 		return nil, nil, false
 	}
 	// §3: a status code not cacheable by default needs explicit freshness.
@@ -503,9 +497,7 @@ func (c *Client) revalidated(cs *cacheCall, resp *http.Response) *http.Response 
 		return nil
 	}
 	f := c.freshen(e, resp.Header, cs.sent)
-	if err := c.cache.store.Put(ctxOf(resp), cs.keyOf(), f); err != nil {
-		c.cacheLog("put", cs.keyOf(), err)
-	}
+	c.keep(ctxOf(resp), cs.keyOf(), f)
 	answer := storedResponse(f, resp.Request, f.Age, cacheRevalidated)
 	answer.Proto, answer.ProtoMajor, answer.ProtoMinor, answer.TLS = resp.Proto, resp.ProtoMajor, resp.ProtoMinor, resp.TLS
 	return answer
@@ -557,7 +549,7 @@ func (c *Client) cacheHead(cs *cacheCall, resp *http.Response) {
 		return
 	}
 	h := resp.Header
-	same := !httpsyntax.ParseCacheControl(h).NoStore
+	same := true
 	if vs := h["Etag"]; len(vs) > 0 {
 		t, ok := responseETag(h)
 		et, eok := responseETag(e.Header)
@@ -569,13 +561,23 @@ func (c *Client) cacheHead(cs *cacheCall, resp *http.Response) {
 	if vs := h["Content-Length"]; len(vs) > 0 {
 		same = same && vs[0] == strconv.Itoa(len(e.Body))
 	}
-	var f *Entry
 	if same {
-		f = c.freshen(e, h, cs.sent)
-	} else {
-		cp := *e
-		cp.Lifetime = 0
-		f = &cp
+		c.keep(ctx, key, c.freshen(e, h, cs.sent))
+		return
+	}
+	cp := *e
+	cp.Lifetime = 0
+	c.keep(ctx, key, &cp)
+}
+
+// keep stores f, updated by a 304 or a HEAD, under key, unless the update
+// brought a no-store (§5.2.2.5): then nothing is stored under key any more.
+func (c *Client) keep(ctx context.Context, key string, f *Entry) {
+	if !mayStore(httpsyntax.ParseCacheControl(f.Header), f.StatusCode) {
+		if err := c.cache.store.Delete(ctx, key); err != nil {
+			c.cacheLog("delete", key, err)
+		}
+		return
 	}
 	if err := c.cache.store.Put(ctx, key, f); err != nil {
 		c.cacheLog("put", key, err)

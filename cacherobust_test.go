@@ -274,3 +274,30 @@ func TestCacheResponseNoCacheFields(t *testing.T) {
 	}
 	o.wantHits(t, 2, "fresh, stale (revalidated), fresh again")
 }
+
+// RFC 9111 §3.2, §5.2.2.5: a 304 with no-store answers the request with
+// the stored response, freshened, but leaves nothing stored: the next
+// request is not conditional. With must-understand (§5.2.2.3), no-store
+// does not count for a status code the cache implements.
+func TestCacheNotModifiedNoStore(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cc    string
+		conds int
+	}{
+		{"no-store", 1},
+		{"no-store, must-understand, no-cache", 2},
+	} {
+		o := newOrigin(t, 200, "body", "Cache-Control", "no-cache", "ETag", `"1"`)
+		c, _ := newClockClient(t)
+		fetch(t, c, o.srv.URL)
+		o.set(200, "body", "Cache-Control", tc.cc, "ETag", `"1"`)
+		if out, body := fetch(t, c, o.srv.URL); out.StatusCode() != 304 || body != "body" {
+			t.Fatalf("%s: revalidated: %T %d %q", tc.cc, out, out.StatusCode(), body)
+		}
+		fetch(t, c, o.srv.URL)
+		if hits, conds := o.counts(); hits != 3 || conds != tc.conds {
+			t.Fatalf("%s: %d requests, %d conditional; want 3, %d", tc.cc, hits, conds, tc.conds)
+		}
+	}
+}

@@ -34,6 +34,17 @@ func heuristicallyCacheable(code int) bool {
 	return false
 }
 
+// mayStore reports whether a response with status code and directives cc
+// may be stored: not with no-store (§5.2.2.5), unless it has
+// must-understand and the cache implements the status code, which then
+// decides alone (§5.2.2.3).
+func mayStore(cc httpsyntax.CacheControl, code int) bool {
+	if cc.MustUnderstand {
+		return understoodStatus(code)
+	}
+	return !cc.NoStore
+}
+
 // understoodStatus reports the status codes whose caching rules the cache
 // implements (RFC 9111 §5.2.2.3): those RFC 9110 §15 defines, but 206,
 // which it does not store.
