@@ -1,26 +1,24 @@
 package semhttp
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/semhttp/semhttp/internal/httpsyntax"
 )
 
 // cache.go owns the pipeline's cache stages (cacheBefore, cacheOnError,
-// cacheAfter, cacheRevalidated), the body tee that stores a response while
-// the caller reads it, the freshening of stored responses by a 304, and
-// invalidation after writes. Freshness and what may be served are in
-// freshness.go; keys, partitions and variants in cachekey.go; the store in
-// store.go.
+// cacheAfter, cacheRevalidated), the freshening of stored responses by a
+// 304 or a HEAD, and invalidation after writes. Freshness and what may be
+// served are in freshness.go; keys, partitions and variants in
+// cachekey.go; the body tee that stores a response while the caller reads
+// it in cachebody.go; the store in store.go.
 //
 // The cache is a private client cache (RFC 9111 §1): one per Client, like a
 // browser's. A fresh stored response answers a GET without the network; a
@@ -75,6 +73,7 @@ func (o cacheOptions) resolved() cacheConfig {
 type cacheCall struct {
 	on        bool          // the cache takes part in this call
 	get       bool          // a GET (store, revalidate); else an unsafe method (invalidate)
+	head      bool          // a HEAD (freshen the stored GET response)
 	key       string        // "GET " + URL, built on first use (keyOf)
 	creds     []string      // the client's credential headers (for partitionOf)
 	partition string        // hash of the credentials, "" for none; built on first use
@@ -106,6 +105,10 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 		// look up in it.
 		hdr := len(req.Header) > 0
 		if hdr && len(req.Header["Range"]) > 0 || !cacheableURL(req.URL) {
+			// Not looked up: with only-if-cached, nothing stored serves.
+			if hdr && httpsyntax.HasDirective(req.Header, "only-if-cached") {
+				cs.hit = onlyIfCached(req)
+			}
 			return req
 		}
 		// The key (a URL string) and the partition (a hash of the
@@ -116,7 +119,13 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 			if cs.rq.NoStore {
 				// Nothing of it is stored (RFC 9111 §5.2.1.5), not even a
 				// 304's update: the cache stays out of it.
+				if cs.rq.OnlyIfCached {
+					cs.hit = onlyIfCached(req)
+				}
 				return req
+			}
+			if cs.rq.NoCacheFields != "" {
+				cs.rq.NoCache = true // (a request's no-cache takes no field names)
 			}
 			if len(req.Header["Cache-Control"]) == 0 && pragmaNoCache(req.Header) {
 				cs.rq.NoCache = true // RFC 9111 §5.4
@@ -133,6 +142,11 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 			cs.partitionOf()
 		}
 		if hdr && hasCallerConditional(req.Header) {
+			if cs.rq.OnlyIfCached {
+				// The caller's precondition is not evaluated against
+				// storage, and the origin may not be asked (§5.2.1.7).
+				cs.hit = onlyIfCached(req)
+			}
 			return req // the caller's own: its 304 passes through
 		}
 		if cc.sizer == nil || cc.sizer.Len() > 0 {
@@ -162,7 +176,17 @@ func (c *Client) cacheBefore(req *http.Request, x *exchange) *http.Request {
 			return req
 		}
 		return cs.addValidators(req)
-	case http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodConnect:
+	case http.MethodHead:
+		// Not answered from storage, but its 200 freshens what is
+		// stored for the GET (cacheHead).
+		if cacheableURL(req.URL) && !httpsyntax.ParseCacheControl(req.Header).NoStore {
+			cs.on, cs.head, cs.orig, cs.creds, cs.sent = true, true, req, c.redirect.credentials, c.now()
+			if c.hc.Jar != nil {
+				cs.partitionOf()
+			}
+		}
+		return req
+	case http.MethodOptions, http.MethodTrace, http.MethodConnect:
 		return req // safe: nothing to invalidate
 	}
 	if !cacheableURL(req.URL) {
@@ -255,6 +279,12 @@ func (cs *cacheCall) withValidators(req *http.Request, inm, ims string) *http.Re
 func (c *Client) cacheAfter(resp *http.Response, x *exchange) *http.Response {
 	cs := &x.cache
 	if !cs.on || resp == nil || cs.hit != nil {
+		return resp
+	}
+	if cs.head {
+		if resp.StatusCode == http.StatusOK {
+			c.cacheHead(cs, resp)
+		}
 		return resp
 	}
 	if !cs.get {
@@ -391,7 +421,10 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 	}
 	h := resp.Header
 	cc := httpsyntax.ParseCacheControl(h)
-	if cc.NoStore || len(h["Content-Range"]) > 0 {
+	// (A Content-Range on a status other than 206 and 416 has no meaning,
+	// RFC 9110 §14.4: such a response is complete, and stored. Range
+	// requests do not reach here.)
+	if !mayStore(cc, code) {
 		return nil, nil, false
 	}
 	// §3: a status code not cacheable by default needs explicit freshness.
@@ -399,6 +432,10 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 		return nil, nil, false
 	}
 	life := lifetime(h, cc, code, received)
+	age, ageValid := initialAge(h, cs.sent, received)
+	if !ageValid {
+		life = 0 // how old it is is not known: stale
+	}
 	if life == 0 && !cc.HasStaleIfError && !cc.HasStaleWhileRevalidate {
 		_, hasTag := responseETag(h)
 		if _, hasLM := cacheLastModified(h); !hasTag && !hasLM {
@@ -417,9 +454,9 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 		Variant:    cacheVariant(vary, cs.orig.Header, cs.partitionOf()),
 		URL:        final,
 		StatusCode: code,
-		Header:     storedHeader(h),
+		Header:     storedHeader(h, cc.NoCacheListed()),
 		Stored:     received,
-		Age:        initialAge(h, cs.sent, received),
+		Age:        age,
 		Lifetime:   life,
 	}, vary, true
 }
@@ -460,9 +497,7 @@ func (c *Client) revalidated(cs *cacheCall, resp *http.Response) *http.Response 
 		return nil
 	}
 	f := c.freshen(e, resp.Header, cs.sent)
-	if err := c.cache.store.Put(ctxOf(resp), cs.keyOf(), f); err != nil {
-		c.cacheLog("put", cs.keyOf(), err)
-	}
+	c.keep(ctxOf(resp), cs.keyOf(), f)
 	answer := storedResponse(f, resp.Request, f.Age, cacheRevalidated)
 	answer.Proto, answer.ProtoMajor, answer.ProtoMinor, answer.TLS = resp.Proto, resp.ProtoMajor, resp.ProtoMinor, resp.TLS
 	return answer
@@ -470,9 +505,10 @@ func (c *Client) revalidated(cs *cacheCall, resp *http.Response) *http.Response 
 
 // freshen returns a copy of e whose header is updated with h304 per RFC
 // 9111 §3.2 — every field of the 304 replaces the stored one, except the
-// fields that are not stored, Content-Length, Content-Range and
-// Content-Encoding (the stored body depends on it) — received now, its age
-// and lifetime computed again.
+// fields that are not stored, Content-Length, Content-Range, and the
+// fields the stored body depends on: Content-Encoding, and the digests of
+// the content, Content-MD5 and Content-Digest (a 304 has none) — received
+// now, its age and lifetime computed again.
 func (c *Client) freshen(e *Entry, h304 http.Header, sent time.Time) *Entry {
 	h := e.Header.Clone()
 	skip := httpsyntax.ConnectionListed(h304)
@@ -481,17 +517,71 @@ func (c *Client) freshen(e *Entry, h304 http.Header, sent time.Time) *Entry {
 			continue
 		}
 		switch k {
-		case "Content-Length", "Content-Range", "Content-Encoding", CacheHeader:
+		case "Content-Length", "Content-Range", "Content-Encoding", "Content-Md5", "Content-Digest", CacheHeader:
 			continue
 		}
 		h[k] = slices.Clone(vs)
 	}
+	cc := httpsyntax.ParseCacheControl(h)
+	for k := range cc.NoCacheListed() {
+		delete(h, k) // §5.2.2.4, as in storedHeader
+	}
 	now := c.now()
 	f := *e
 	f.Header, f.Stored = h, now
-	f.Age = initialAge(h304, sent, now)
-	f.Lifetime = lifetime(h, httpsyntax.ParseCacheControl(h), e.StatusCode, now)
+	age, ageValid := initialAge(h304, sent, now)
+	f.Age = age
+	f.Lifetime = lifetime(h, cc, e.StatusCode, now)
+	if !ageValid {
+		f.Lifetime = 0
+	}
 	return &f
+}
+
+// cacheHead updates the stored GET response that the HEAD request of cs
+// would have selected with its 200 response (RFC 9111 §4.3.5): freshened
+// by its header fields when the validators and the Content-Length it has
+// match the stored response's, else made stale.
+func (c *Client) cacheHead(cs *cacheCall, resp *http.Response) {
+	ctx, key := ctxOf(resp), cs.keyOf()
+	e := c.cacheLookup(ctx, key, cs.partitionOf(), cs.orig.Header)
+	if final, _ := cacheURL(requestURL(resp)); e == nil || e.URL != final {
+		return
+	}
+	h := resp.Header
+	same := true
+	if vs := h["Etag"]; len(vs) > 0 {
+		t, ok := responseETag(h)
+		et, eok := responseETag(e.Header)
+		same = ok && eok && t == et
+	}
+	if vs := h["Last-Modified"]; len(vs) > 0 {
+		same = same && slices.Equal(vs, e.Header["Last-Modified"])
+	}
+	if vs := h["Content-Length"]; len(vs) > 0 {
+		same = same && vs[0] == strconv.Itoa(len(e.Body))
+	}
+	if same {
+		c.keep(ctx, key, c.freshen(e, h, cs.sent))
+		return
+	}
+	cp := *e
+	cp.Lifetime = 0
+	c.keep(ctx, key, &cp)
+}
+
+// keep stores f, updated by a 304 or a HEAD, under key, unless the update
+// brought a no-store (§5.2.2.5): then nothing is stored under key any more.
+func (c *Client) keep(ctx context.Context, key string, f *Entry) {
+	if !mayStore(httpsyntax.ParseCacheControl(f.Header), f.StatusCode) {
+		if err := c.cache.store.Delete(ctx, key); err != nil {
+			c.cacheLog("delete", key, err)
+		}
+		return
+	}
+	if err := c.cache.store.Put(ctx, key, f); err != nil {
+		c.cacheLog("put", key, err)
+	}
 }
 
 // invalidate drops the stored responses for the target of a successful
@@ -528,81 +618,4 @@ func (c *Client) invalidate(cs *cacheCall, resp *http.Response) {
 			c.cacheLog("delete", k, err)
 		}
 	}
-}
-
-// cacheBody tees a response body into a buffer as the caller reads it and
-// stores it when it was read completely: to io.EOF, with exactly
-// Content-Length bytes when that was known. A body cut short, closed early,
-// failing, or growing past the entry limit is not stored, and from then on
-// only passes through.
-type cacheBody struct {
-	rc     io.ReadCloser
-	max    int64
-	want   int64 // Content-Length, or -1
-	commit func([]byte)
-
-	mu   sync.Mutex
-	buf  []byte
-	done bool // stored or given up
-}
-
-func (b *cacheBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	var body []byte
-	b.mu.Lock()
-	if !b.done {
-		switch {
-		case int64(len(b.buf)+n) > b.max:
-			b.giveUp()
-		default:
-			b.buf = append(b.buf, p[:n]...)
-			if err == io.EOF {
-				body = b.complete()
-			} else if err != nil {
-				b.giveUp()
-			}
-		}
-	}
-	b.mu.Unlock()
-	if body != nil {
-		b.commit(body)
-	}
-	return n, err
-}
-
-// complete ends the tee and returns the body if it is whole, else nil.
-func (b *cacheBody) complete() []byte {
-	body := b.buf
-	b.giveUp()
-	if b.want >= 0 && int64(len(body)) != b.want {
-		return nil
-	}
-	if body == nil {
-		body = []byte{}
-	}
-	if c := cap(body); c-len(body) > len(body)/8 {
-		body = bytes.Clone(body) // do not keep append's slack
-	}
-	return body
-}
-
-func (b *cacheBody) giveUp() { b.done, b.buf = true, nil }
-
-// Close closes the body. Every byte of a body with a Content-Length may
-// have been read without the caller seeing io.EOF; it is stored then.
-func (b *cacheBody) Close() error {
-	var body []byte
-	b.mu.Lock()
-	if !b.done {
-		if b.want >= 0 && int64(len(b.buf)) == b.want {
-			body = b.complete()
-		} else {
-			b.giveUp()
-		}
-	}
-	b.mu.Unlock()
-	if body != nil {
-		b.commit(body)
-	}
-	return b.rc.Close()
 }

@@ -97,7 +97,10 @@ func entryPartition(e *Entry) string {
 
 // cacheVariant builds an entry's Variant: the partition, then each field
 // named by Vary with the request's normalized value ("\x00" when absent,
-// so that an absent field only matches an absent field).
+// so that an absent field only matches an absent field). The value is
+// normalized as RFC 9111 §4.1 allows: list elements trimmed, empty ones
+// dropped, field lines joined; and lower-cased for the fields whose
+// values are case-insensitive (language tags, content-codings, charsets).
 func cacheVariant(vary []string, h http.Header, partition string) string {
 	if len(vary) == 0 {
 		return partition + "\n"
@@ -113,7 +116,7 @@ func cacheVariant(vary []string, h http.Header, partition string) string {
 			sb.WriteByte(0)
 			continue
 		}
-		first := true
+		first, fold := true, caseInsensitiveValues(name)
 		for _, v := range vs {
 			for elem := range strings.SplitSeq(v, ",") {
 				elem = strings.Trim(elem, " \t")
@@ -124,11 +127,25 @@ func cacheVariant(vary []string, h http.Header, partition string) string {
 					sb.WriteByte(',')
 				}
 				first = false
+				if fold {
+					elem = strings.ToLower(elem)
+				}
 				sb.WriteString(elem)
 			}
 		}
 	}
 	return sb.String()
+}
+
+// caseInsensitiveValues reports the request fields whose values compare
+// case-insensitively, parameters included: language ranges (RFC 4647
+// §2), content-codings (RFC 9110 §8.4.1) and charsets (§8.3.2), and "q".
+func caseInsensitiveValues(name string) bool {
+	switch name {
+	case "Accept-Language", "Accept-Encoding", "Accept-Charset":
+		return true
+	}
+	return false
 }
 
 // cacheVary returns the field names of h's Vary, canonical, sorted and
@@ -192,12 +209,14 @@ func cacheLastModified(h http.Header) (string, bool) {
 }
 
 // storedHeader copies h without the fields a cache does not store (RFC 9111
-// §3.1): hop-by-hop fields and those Connection names.
-func storedHeader(h http.Header) http.Header {
+// §3.1): hop-by-hop fields and those Connection names, and those of
+// noCache, the names no-cache="..." lists (§5.2.2.4: not to be sent from
+// storage without revalidation).
+func storedHeader(h http.Header, noCache map[string]bool) http.Header {
 	skip := httpsyntax.ConnectionListed(h)
 	out := make(http.Header, len(h))
 	for k, vs := range h {
-		if httpsyntax.HopByHop(k) || skip[k] || k == CacheHeader {
+		if httpsyntax.HopByHop(k) || skip[k] || noCache[k] || k == CacheHeader {
 			continue
 		}
 		out[k] = slices.Clone(vs)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -32,6 +34,34 @@ func heuristicallyCacheable(code int) bool {
 	return false
 }
 
+// mayStore reports whether a response with status code and directives cc
+// may be stored: not with no-store (§5.2.2.5), unless it has
+// must-understand and the cache implements the status code, which then
+// decides alone (§5.2.2.3).
+func mayStore(cc httpsyntax.CacheControl, code int) bool {
+	if cc.MustUnderstand {
+		return understoodStatus(code)
+	}
+	return !cc.NoStore
+}
+
+// understoodStatus reports the status codes whose caching rules the cache
+// implements (RFC 9111 §5.2.2.3): those RFC 9110 §15 defines, but 206,
+// which it does not store.
+func understoodStatus(code int) bool {
+	switch {
+	case code >= 200 && code <= 205, code >= 300 && code <= 305, code == 307, code == 308,
+		code >= 400 && code <= 417, code == 421, code == 422, code == 426, code >= 500 && code <= 505:
+		return true
+	}
+	return false
+}
+
+// maxDelta is the largest delta-seconds (§1.2.2). It caps a lifetime from
+// Expires (as it does max-age), so that Entry.FreshUntil stays a date a
+// store can keep, and the Age field sent.
+const maxDelta = (1 << 31) * time.Second
+
 // dateOf is h's Date, or at when it has none valid (RFC 9110 §6.6.1: a
 // recipient dates a response it receives without one).
 func dateOf(h http.Header, at time.Time) time.Time {
@@ -57,10 +87,12 @@ func lifetime(h http.Header, cc httpsyntax.CacheControl, code int, received time
 	date := dateOf(h, received)
 	if vs := h["Expires"]; len(vs) > 0 {
 		exp, err := http.ParseTime(vs[0])
-		if err != nil {
-			return 0 // an invalid Expires is a time in the past (§5.3)
+		if err != nil || slices.ContainsFunc(vs[1:], func(v string) bool { return v != vs[0] }) {
+			// An invalid Expires is a time in the past (§5.3); two
+			// different ones make the response stale (§4.2.1).
+			return 0
 		}
-		return max(0, exp.Sub(date))
+		return min(max(0, exp.Sub(date)), maxDelta)
 	}
 	if heuristicallyCacheable(code) || cc.Public {
 		if vs := h["Last-Modified"]; len(vs) == 1 {
@@ -73,26 +105,46 @@ func lifetime(h http.Header, cc httpsyntax.CacheControl, code int, received time
 }
 
 // initialAge is corrected_initial_age (§4.2.3) of a response to a request
-// sent at sent and received at received.
-func initialAge(h http.Header, sent, received time.Time) time.Duration {
+// sent at sent and received at received. valid is false when the response
+// has an Age that is not one delta-seconds — a list ("0, 0"), several
+// field lines, a sign, a fraction, a parameter —: its age is then not
+// known, and the caller treats the response as stale. §5.1 would take the
+// first member of a list and ignore an invalid value, which can make fresh
+// a response a shared cache on the path had long held; the reading here is
+// the conservative one §4.2.1 encourages for invalid freshness
+// information (and the cache test suite asks for).
+func initialAge(h http.Header, sent, received time.Time) (age time.Duration, valid bool) {
 	apparent := max(0, received.Sub(dateOf(h, received)))
 	var ageValue time.Duration
+	valid = true
 	if vs := h["Age"]; len(vs) > 0 {
-		if n, ok, overflow := httpsyntax.Digits(vs[0]); ok {
-			ageValue = time.Duration(min(n, 1<<31)) * time.Second
-			if overflow {
-				ageValue = (1 << 31) * time.Second
-			}
+		// Digits clamps a huge value at MaxInt64; 2^31 s is the most a
+		// cache needs to represent (§1.2.2).
+		n, ok, _ := httpsyntax.Digits(vs[0])
+		valid = ok && len(vs) == 1
+		if valid {
+			ageValue = time.Duration(min(n, int64(maxDelta/time.Second))) * time.Second
 		}
 	}
 	corrected := ageValue + max(0, received.Sub(sent))
-	return max(apparent, corrected)
+	return max(apparent, corrected), valid
 }
 
-// currentAge is e's age at now (§4.2.3).
+// currentAge is e's age at now (§4.2.3). It saturates at the largest
+// Duration (§1.2.2: a calculation that overflows gives the greatest value),
+// and an entry with a negative Age — none this package stores, but a Store
+// may return anything — is that old: stale.
 func currentAge(e *Entry, now time.Time) time.Duration {
-	return e.Age + max(0, now.Sub(e.Stored))
+	const maxAge = time.Duration(math.MaxInt64)
+	resident := max(0, now.Sub(e.Stored)) // Sub saturates too
+	if e.Age < 0 || e.Age > maxAge-resident {
+		return maxAge
+	}
+	return e.Age + resident
 }
+
+// freshFor is e's freshness lifetime, never negative.
+func freshFor(e *Entry) time.Duration { return max(0, e.Lifetime) }
 
 // How a stored response may answer a request without the origin.
 const (
@@ -109,8 +161,9 @@ func reuse(e *Entry, rq httpsyntax.CacheControl, now time.Time) (int, time.Durat
 	if rq.NoCache {
 		return mustValidate, age
 	}
-	if age < e.Lifetime {
-		ok := !rq.HasMinFresh || e.Lifetime-age >= rq.MinFresh
+	life := freshFor(e)
+	if age < life {
+		ok := !rq.HasMinFresh || life-age >= rq.MinFresh
 		if ok && rq.HasMaxAge && age > rq.MaxAge {
 			// A fresh immutable response is not revalidated for a reload
 			// (max-age=0), only for no-cache (RFC 8246 §2).
@@ -128,7 +181,7 @@ func reuse(e *Entry, rq httpsyntax.CacheControl, now time.Time) (int, time.Durat
 		// wants none either.
 		return mustValidate, age
 	}
-	stale := age - e.Lifetime
+	stale := age - life
 	switch {
 	case rq.HasMaxStale && stale <= rq.MaxStale:
 		return serveStale, age
@@ -149,7 +202,7 @@ func staleOnError(e *Entry, rq httpsyntax.CacheControl, now time.Time) bool {
 	if rc.MustRevalidate || rc.NoCache {
 		return false
 	}
-	stale := currentAge(e, now) - e.Lifetime
+	stale := currentAge(e, now) - freshFor(e)
 	return rc.HasStaleIfError && stale <= rc.StaleIfError ||
 		rq.HasStaleIfError && stale <= rq.StaleIfError ||
 		rq.HasMaxStale && stale <= rq.MaxStale
@@ -180,7 +233,7 @@ func storedResponse(e *Entry, req *http.Request, age time.Duration, mark string)
 	for k, vs := range e.Header {
 		h[k] = vs[:len(vs):len(vs)] // an append makes a copy
 	}
-	h["Age"] = []string{strconv.FormatInt(int64(age/time.Second), 10)}
+	h["Age"] = []string{strconv.FormatInt(int64(min(age, maxDelta)/time.Second), 10)}
 	h[CacheHeader] = []string{mark}
 	var body io.ReadCloser = http.NoBody
 	if len(e.Body) > 0 {

@@ -258,6 +258,11 @@ func TestCacheWhatIsStored(t *testing.T) {
 		{"Vary: *", 200, []string{"Cache-Control", "max-age=60", "Vary", "*"}, false},
 		{"nothing to reuse", 200, nil, false},
 		{"500 with max-age", 500, []string{"Cache-Control", "max-age=60"}, true},
+		// §5.2.2.3: must-understand lets a cache that implements the status
+		// code ignore no-store, and forbids storing any other.
+		{"must-understand, no-store, 200", 200, []string{"Cache-Control", "max-age=60, must-understand, no-store"}, true},
+		{"must-understand, 299", 299, []string{"Cache-Control", "max-age=60, must-understand"}, false},
+		{"200 with Content-Range (no meaning there)", 200, []string{"Cache-Control", "max-age=60", "Content-Range", "bytes 0-3/4"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -290,11 +295,10 @@ func TestCacheStoredNotFoundKind(t *testing.T) {
 	}
 }
 
-// §5.2.2.4 no-cache (also with field names) and §5.2.2.2 must-revalidate:
-// every use is validated first.
+// §5.2.2.4 no-cache: every use is validated first.
 func TestCacheResponseNoCache(t *testing.T) {
 	t.Parallel()
-	for _, cc := range []string{"no-cache, max-age=600", `no-cache="Set-Cookie", max-age=600`} {
+	for _, cc := range []string{"no-cache, max-age=600", `no-cache="Set-Cookie", no-cache, max-age=600`, `no-cache="", max-age=600`} {
 		o := newOrigin(t, 200, "x", "Cache-Control", cc, "ETag", `"n"`)
 		c, _ := newClockClient(t)
 		fetch(t, c, o.srv.URL)
@@ -343,6 +347,12 @@ func TestCacheRequestDirectives(t *testing.T) {
 			{at: 10 * time.Second, kv: []string{"Cache-Control", "only-if-cached"}},
 			{at: 100 * time.Second, kv: []string{"Cache-Control", "only-if-cached"}, code: 504, onlyCache: true},
 			{at: 100 * time.Second, kv: []string{"Cache-Control", "only-if-cached, max-stale=100"}, stale: true},
+			// The caller's own precondition is not evaluated from storage:
+			// a 504 then, and still nothing sent (§5.2.1.7).
+			{at: 10 * time.Second, kv: []string{"Cache-Control", "only-if-cached", "If-None-Match", `"x"`}, code: 504, onlyCache: true},
+			// Nor is a Range request answered, nor one with no-store.
+			{at: 10 * time.Second, kv: []string{"Cache-Control", "only-if-cached", "Range", "bytes=0-1"}, code: 504, onlyCache: true},
+			{at: 10 * time.Second, kv: []string{"Cache-Control", "only-if-cached, no-store"}, code: 504, onlyCache: true},
 		}},
 		{"immutable and a reload", "max-age=600, immutable", []step{
 			{at: 10 * time.Second, kv: []string{"Cache-Control", "max-age=0"}},

@@ -45,9 +45,11 @@ type Entry struct {
 	// older than now its Date says it is.
 	Age time.Duration
 	// Lifetime is how long the response is fresh from its origin (RFC 9111
-	// §4.2.1: max-age, else Expires − Date, else a tenth of the time since
-	// Last-Modified for the status codes that allow it, at most a day);
-	// zero when it must be revalidated before every use (no-cache).
+	// §4.2.1: max-age, else Expires − Date, at most 2^31 s, else a tenth of
+	// the time since Last-Modified for the status codes that allow it, at
+	// most a day); zero when it must be revalidated before every use
+	// (no-cache), or its freshness information is invalid (a malformed or
+	// repeated max-age or Expires, an Age that is not one number).
 	Lifetime time.Duration
 }
 

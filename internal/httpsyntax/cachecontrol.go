@@ -11,7 +11,7 @@ import (
 // on. Directive names are case-insensitive; unknown directives are
 // ignored (§5.2.3).
 type CacheControl struct {
-	NoStore, NoCache, MustRevalidate, Public, Private, Immutable, OnlyIfCached bool
+	NoStore, NoCache, MustRevalidate, Public, Private, Immutable, OnlyIfCached, MustUnderstand bool
 
 	// MaxAge, MaxStale, MinFresh, StaleWhileRevalidate, StaleIfError are
 	// the delta-seconds arguments, valid when the matching Has flag is set.
@@ -24,6 +24,21 @@ type CacheControl struct {
 	// delta-seconds, or given twice with different values: the response
 	// is to be treated as stale (§4.2.1).
 	BadMaxAge bool
+
+	// NoCacheFields holds the field names of no-cache="..." (§5.2.2.4),
+	// comma-separated as sent: the response may be reused without
+	// revalidation, but not with those fields. NoCache is the unqualified
+	// directive, or a qualified one whose argument is not a list of field
+	// names.
+	NoCacheFields string
+}
+
+// NoCacheListed returns the canonical names of NoCacheFields, or nil.
+func (cc *CacheControl) NoCacheListed() map[string]bool {
+	if cc.NoCacheFields == "" {
+		return nil
+	}
+	return fieldNames(nil, cc.NoCacheFields)
 }
 
 // maxDelta is the largest delta-seconds a cache must represent (§1.2.2).
@@ -31,8 +46,8 @@ const maxDelta = (1 << 31) * time.Second
 
 // ParseCacheControl reads every Cache-Control field line of h. A
 // max-stale without an argument accepts any staleness (MaxStale is then
-// maxDelta). no-cache and private with a field-name list count as the
-// unqualified directives: this cache does not keep responses in part.
+// maxDelta). private with a field-name list counts as private (it limits
+// shared caches only).
 func ParseCacheControl(h http.Header) CacheControl {
 	var cc CacheControl
 	for _, v := range h["Cache-Control"] {
@@ -42,10 +57,13 @@ func ParseCacheControl(h http.Header) CacheControl {
 				i = SkipElement(v, i)
 				continue
 			}
-			j = SkipOWS(v, j)
 			arg, hasArg := "", false
-			if j < len(v) && v[j] == '=' {
-				j = SkipOWS(v, j+1)
+			if k := SkipOWS(v, j); k > j && k < len(v) && v[k] == '=' {
+				// "max-age =60": no whitespace around '=' in the grammar
+				// (§5.2); the argument is invalid (for max-age, stale).
+				hasArg, j = true, k+1
+			} else if j < len(v) && v[j] == '=' {
+				j++
 				hasArg = true
 				if j < len(v) && v[j] == '"' {
 					q, next, ok := ReadQuoted(v, j)
@@ -69,7 +87,14 @@ func (cc *CacheControl) set(name, arg string, hasArg bool) {
 	case "no-store":
 		cc.NoStore = true
 	case "no-cache":
-		cc.NoCache = true
+		switch {
+		case !hasArg || !isFieldList(arg):
+			cc.NoCache = true
+		case cc.NoCacheFields == "":
+			cc.NoCacheFields = arg
+		default:
+			cc.NoCacheFields += ", " + arg
+		}
 	case "must-revalidate", "proxy-revalidate":
 		// proxy-revalidate is for shared caches; honouring it here only
 		// makes a private cache more careful.
@@ -82,6 +107,8 @@ func (cc *CacheControl) set(name, arg string, hasArg bool) {
 		cc.Immutable = true
 	case "only-if-cached":
 		cc.OnlyIfCached = true
+	case "must-understand":
+		cc.MustUnderstand = true
 	case "max-age":
 		d, ok := delta(arg)
 		switch {
@@ -124,4 +151,19 @@ func delta(s string) (time.Duration, bool) {
 		return maxDelta, true
 	}
 	return time.Duration(n) * time.Second, true
+}
+
+// isFieldList reports whether s is a non-empty comma-separated list of
+// field names.
+func isFieldList(s string) bool {
+	n := 0
+	for name := range strings.SplitSeq(s, ",") {
+		if name = strings.Trim(name, " \t"); name != "" {
+			if !IsToken(name) {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }

@@ -51,12 +51,22 @@ func ConnectionListed(h http.Header) map[string]bool {
 	if len(vs) == 0 {
 		return nil
 	}
-	m := make(map[string]bool)
+	var m map[string]bool
 	for _, v := range vs {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.Trim(name, " \t"); name != "" {
-				m[textproto.CanonicalMIMEHeaderKey(name)] = true
-			}
+		m = fieldNames(m, v)
+	}
+	return m
+}
+
+// fieldNames adds to m (made when nil) the canonical names of the
+// comma-separated list v, and returns it.
+func fieldNames(m map[string]bool, v string) map[string]bool {
+	if m == nil {
+		m = make(map[string]bool)
+	}
+	for name := range strings.SplitSeq(v, ",") {
+		if name = strings.Trim(name, " \t"); name != "" {
+			m[textproto.CanonicalMIMEHeaderKey(name)] = true
 		}
 	}
 	return m
