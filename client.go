@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -62,11 +61,15 @@ func (c *Client) now() time.Time {
 	return time.Now()
 }
 
-// New returns a Client. With no options it uses its own http.Transport
-// (a clone of http.DefaultTransport keeping up to 64 idle connections per
-// host, so parallel callers reuse connections, and refusing response
-// headers over 1 MiB), the default [RetryPolicy], redirects followed per
-// RFC 9110, a private in-memory cache, and no logging.
+// New returns a Client. With no options it uses its own http.Transport, the
+// default [RetryPolicy], redirects followed per RFC 9110, a private
+// in-memory cache, and no logging.
+//
+// The transport is a clone of http.DefaultTransport that keeps up to 64
+// idle connections per host and 4096 in all (a quarter of the process's
+// limit on open files when that is lower, never under 256), so that
+// parallel callers, and clients of many origins, reuse connections; and
+// that refuses response headers over 1 MiB.
 //
 // New cannot fail: an option with an invalid value (a [WithBaseURL] that
 // does not parse) makes every call of the Client fail with an error that
@@ -164,15 +167,6 @@ func (c *Client) configure(cfg *config) {
 		Jar:           jar,
 		Timeout:       timeout,
 	}
-}
-
-func defaultTransport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 256
-	t.MaxIdleConnsPerHost = 64
-	t.MaxResponseHeaderBytes = 1 << 20 // a server that sends headers forever is cut off at 1 MiB
-	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	return t
 }
 
 // CloseIdleConnections closes the idle connections of the client's

@@ -41,14 +41,15 @@ type connCounter struct {
 }
 
 // track installs the counter on an unstarted httptest server.
-func (cc *connCounter) track(srv *httptest.Server) {
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			cc.opened.Add(1)
-			cc.open.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			cc.open.Add(-1)
-		}
+func (cc *connCounter) track(srv *httptest.Server) { srv.Config.ConnState = cc.observe }
+
+// observe is an http.Server's ConnState.
+func (cc *connCounter) observe(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		cc.opened.Add(1)
+		cc.open.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		cc.open.Add(-1)
 	}
 }

@@ -16,7 +16,8 @@ import (
 //     — exactly net/http's defaults (MaxIdleConnsPerHost 2), no redirect
 //     or retry policy of its own beyond net/http's. It is the floor.
 //   - raw-pool64 (parallel only): the same clone with MaxIdleConns 256 and
-//     MaxIdleConnsPerHost 64, i.e. the pool semhttp's New() builds. It is
+//     MaxIdleConnsPerHost 64, i.e. the pool semhttp's New() builds for one
+//     host (its total, up to 4096, does not matter with one host). It is
 //     the floor for 64 concurrent requesters.
 //   - retryablehttp: retryablehttp.NewClient() on its defaults (cleanhttp's
 //     pooled transport: MaxIdleConnsPerHost = GOMAXPROCS+1, RetryMax 4),
@@ -48,8 +49,9 @@ func RawTransport() *http.Transport {
 	return http.DefaultTransport.(*http.Transport).Clone()
 }
 
-// Pool64Transport is RawTransport with the pool semhttp.New() configures:
-// 256 idle connections, 64 per host.
+// Pool64Transport is RawTransport with the pool semhttp.New() configures
+// for one host: 64 idle connections per host (256 in all, which does not
+// matter with one host).
 func Pool64Transport() *http.Transport {
 	t := RawTransport()
 	t.MaxIdleConns = 256
