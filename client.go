@@ -26,7 +26,7 @@ import (
 type Client struct {
 	once         sync.Once         // configures the client: New's options, or the defaults
 	hc           *http.Client      // net/http with redirects off and a pool-preserving transport
-	pool         http.RoundTripper // the transport under any WithTransportWrapper: its idle connections are closed
+	pool         http.RoundTripper // the transport under any WithTransportWrapper (or an *ownTransport): its idle connections are closed
 	logger       *slog.Logger
 	retry        retryConfig
 	idemKeys     bool
@@ -69,7 +69,11 @@ func (c *Client) now() time.Time {
 // idle connections per host and 4096 in all (a quarter of the process's
 // limit on open files when that is lower, never under 256), so that
 // parallel callers, and clients of many origins, reuse connections; and
-// that refuses response headers over 1 MiB.
+// that refuses response headers over 1 MiB. Once 4096 origins have
+// refused it a connection or closed theirs, it is replaced by a fresh
+// clone, so that what net/http remembers of each (about 630 B, which
+// nothing else frees) does not pile up in a long-running process: the old
+// one finishes its requests, cutting none, and is dropped.
 //
 // New cannot fail: an option with an invalid value (a [WithBaseURL] that
 // does not parse) makes every call of the Client fail with an error that
@@ -108,19 +112,24 @@ func (c *Client) configure(cfg *config) {
 	}
 	switch {
 	case rt == nil:
+		// semhttp's own, which wraps (and renews) itself.
 		t := defaultTransport()
 		if cfg.tlsConfig != nil {
 			t.TLSClientConfig = cfg.tlsConfig.Clone()
 		}
-		rt = t
-	case cfg.tlsConfig != nil:
-		c.configErr = errors.New("semhttp: WithTLSConfig configures semhttp's own transport; with WithTransport or WithHTTPClient, set the TLS configuration on that transport")
-	}
-	c.pool = rt
-	if cfg.wrap != nil {
-		if rt = cfg.wrap(rt); rt == nil {
-			c.configErr = errors.Join(c.configErr, errors.New("semhttp: WithTransportWrapper's function returned a nil RoundTripper"))
-			rt = c.pool
+		own, err := newOwnTransport(t, cfg.wrap)
+		c.configErr = err
+		c.pool, rt = own, own
+	default:
+		if cfg.tlsConfig != nil {
+			c.configErr = errors.New("semhttp: WithTLSConfig configures semhttp's own transport; with WithTransport or WithHTTPClient, set the TLS configuration on that transport")
+		}
+		c.pool = rt
+		if cfg.wrap != nil {
+			if rt = cfg.wrap(rt); rt == nil {
+				c.configErr = errors.Join(c.configErr, errNilWrapped)
+				rt = c.pool
+			}
 		}
 	}
 	if cfg.hooks.Transport != nil {

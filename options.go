@@ -62,7 +62,9 @@ func WithTLSConfig(cfg *tls.Config) Option {
 // with [WithTransport]) with wrap: every attempt goes through what wrap
 // returns, such as otelhttp.NewTransport(base). The Client keeps the
 // transport underneath, so [Client.CloseIdleConnections] reaches it even
-// through wrappers that lack that method. Nil means no wrapper.
+// through wrappers that lack that method. When semhttp replaces its own
+// transport (see [New]), wrap is called again, with the new one. Nil means
+// no wrapper.
 func WithTransportWrapper(wrap func(base http.RoundTripper) http.RoundTripper) Option {
 	return func(c *config) { c.wrap = wrap }
 }

@@ -43,6 +43,16 @@ type connCounter struct {
 // track installs the counter on an unstarted httptest server.
 func (cc *connCounter) track(srv *httptest.Server) { srv.Config.ConnState = cc.observe }
 
+// newTrackedServer starts an httptest server whose connections cc counts.
+func newTrackedServer(t testing.TB, cc *connCounter, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	cc.track(srv)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // observe is an http.Server's ConnState.
 func (cc *connCounter) observe(_ net.Conn, s http.ConnState) {
 	switch s {
