@@ -65,11 +65,12 @@ func (c *Client) now() time.Time {
 // default [RetryPolicy], redirects followed per RFC 9110, a private
 // in-memory cache, and no logging.
 //
-// The transport is a clone of http.DefaultTransport that keeps up to 64
-// idle connections per host and 4096 in all (a quarter of the process's
-// limit on open files when that is lower, never under 256), so that
-// parallel callers, and clients of many origins, reuse connections; and
-// that refuses response headers over 1 MiB. Once 4096 origins have
+// The transport is a clone of http.DefaultTransport that keeps up to 4096
+// idle connections in all (a quarter of the process's limit on open files
+// when that is lower, never under 256), and a quarter of those per host
+// (never under 64), so that parallel callers, the polls of many jobs, and
+// clients of many origins reuse connections; and that refuses response
+// headers over 1 MiB. Once 4096 origins have
 // refused it a connection or closed theirs, it is replaced by a fresh
 // clone, so that what net/http remembers of each (about 630 B, which
 // nothing else frees) does not pile up in a long-running process: the old

@@ -18,9 +18,9 @@ import (
 
 // The pool of semhttp's own transport (see defaultTransport).
 const (
-	idlePerHost  = 64   // parallel callers of one host reuse connections
-	minIdleInAll = 256  // net/http's 100 is too few for a client of many origins
-	maxIdleInAll = 4096 // each holds a file descriptor and ~20 KiB (more with TLS)
+	minIdleInAll   = 256  // net/http's 100 is too few for a client of many origins
+	maxIdleInAll   = 4096 // each holds a file descriptor and ~20 KiB (more with TLS)
+	minIdlePerHost = 64   // 64 parallel callers of one host reuse connections
 
 	renewAfterLost = 4096 // origins lost before the transport is renewed: ~630 B each
 )
@@ -31,7 +31,10 @@ const (
 func defaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = idleInAll()
-	t.MaxIdleConnsPerHost = idlePerHost
+	// A quarter of the pool for one host: requests that run together (the
+	// polls of many jobs, say) find the connections the last burst left,
+	// and one host cannot push every other origin's out.
+	t.MaxIdleConnsPerHost = max(minIdlePerHost, t.MaxIdleConns/4)
 	t.MaxResponseHeaderBytes = 1 << 20 // a server that sends headers forever is cut off at 1 MiB
 	t.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	return t

@@ -85,7 +85,8 @@ func TestPoolKeepsConnectionsToManyOrigins(t *testing.T) {
 	t.Logf("new connections per request, by origins: %s", strings.Join(curve, ", "))
 }
 
-// The pool in all: a quarter of the limit on open files, from 256 to 4096.
+// The pool in all: a quarter of the limit on open files, from 256 to 4096;
+// a quarter of that per host, at least 64.
 func TestIdleConnsInAll(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -100,8 +101,9 @@ func TestIdleConnsInAll(t *testing.T) {
 			t.Errorf("open files %d (%v): %d idle connections in all, want %d", c.limit, c.ok, got, c.want)
 		}
 	}
-	if n := defaultTransport().MaxIdleConns; n < 256 || n > 4096 {
-		t.Errorf("MaxIdleConns %d", n)
+	tr := defaultTransport()
+	if n, h := tr.MaxIdleConns, tr.MaxIdleConnsPerHost; n < 256 || n > 4096 || h != max(64, n/4) {
+		t.Errorf("MaxIdleConns %d, MaxIdleConnsPerHost %d", n, h)
 	}
 }
 
