@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,8 +65,9 @@ type Progress struct {
 type PollOptions struct {
 	// Interval is the first wait between polls when the monitor sends no
 	// Retry-After; a backoff/v4 exponential schedule grows it 1.5× per poll
-	// with ±20% jitter. A Retry-After on an answer always wins, exactly.
-	// Zero means 1s.
+	// with ±20% jitter. A Retry-After on an answer always wins: the wait is
+	// that long, plus a random part of up to as long again, at most 1s (see
+	// [Poller.Wait]). Zero means 1s.
 	Interval time.Duration
 	// MaxInterval caps the wait between polls. Zero means 30s.
 	MaxInterval time.Duration
@@ -197,8 +199,11 @@ func (p *Poller) Result() (Outcome, error) {
 
 // Wait polls until the job ends and returns [Poller.Result]. Before each
 // poll it waits for the last answer's Retry-After (the 202's, for the first
-// poll) exactly, else for the next backoff interval (see
-// PollOptions.Interval). The context ends a wait at once; a wait that would
+// poll), else for the next backoff interval (see PollOptions.Interval). A
+// Retry-After is a minimum: to it Wait adds a random part of up to as long
+// again, at most 1s (Retry-After: 1 waits 1 to 2s, Retry-After: 10 waits
+// 10 to 11s), so that pollers of many jobs that got the same Retry-After
+// do not all poll at the same instant, and share a few connections. The context ends a wait at once; a wait that would
 // end past the context's deadline, or past the poll budget, fails at once
 // (errors matching context.DeadlineExceeded or [ErrPollBudget]). After such
 // an error the Poller can still give a [Poller.ResumeToken].
@@ -272,9 +277,9 @@ func (p *Poller) generation() int {
 }
 
 // plan says, under one lock, whether the job has ended, and else how
-// long until the next poll is due (the last answer's Retry-After, else the
-// next backoff step, counted from the last answer), the schedule's
-// generation, and whether that poll is within the budget.
+// long until the next poll is due (the last answer's Retry-After, spread,
+// else the next backoff step, counted from the last answer), the
+// schedule's generation, and whether that poll is within the budget.
 func (p *Poller) plan() (d time.Duration, gen int, done bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -283,13 +288,37 @@ func (p *Poller) plan() (d time.Duration, gen int, done bool, err error) {
 	}
 	if !p.dueSet {
 		d := p.hint
-		if !p.hasHint {
+		if p.hasHint {
+			d = spread(d)
+			if p.cfg.maxTime > 0 {
+				// The spread never costs a poll that the budget allows.
+				if left := p.started.Add(p.cfg.maxTime).Sub(p.lastAt); p.hint <= left {
+					d = min(d, left)
+				}
+			}
+		} else {
 			d = p.nextBackOff()
 		}
 		p.due, p.dueSet = p.lastAt.Add(d), true
 	}
 	d = max(0, time.Until(p.due))
 	return d, p.gen, false, p.budgetLocked(d)
+}
+
+// maxSpread bounds what spread adds to a Retry-After.
+const maxSpread = time.Second
+
+// spread returns a wait of d, a Retry-After, plus a random part of up to
+// d itself, at most maxSpread. Pollers of many jobs that got the same
+// Retry-After at the same time then poll across a window instead of all
+// at once, so that their polls reuse a few pooled connections rather than
+// each dialing its own; no poll comes earlier than the server asked.
+func spread(d time.Duration) time.Duration {
+	w := min(d, maxSpread)
+	if w <= 0 || d > math.MaxInt64-w {
+		return d
+	}
+	return d + rand.N(w+1)
 }
 
 func (p *Poller) nextBackOff() time.Duration {

@@ -13,12 +13,14 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
 // Costs of the connection pool that stay flat as the work grows (issue
-// 21): the origins a client round-robins over, and the origins that
-// refused it or closed their connections.
+// 21): the origins a client round-robins over, the origins that refused
+// it or closed their connections, and the pollers of many jobs on one
+// host.
 
 // serveOrigins serves h on n listeners of 127.0.0.1, an origin each, and
 // counts the connections they accept. All of them close when the test
@@ -329,4 +331,133 @@ func TestOwnTransportRenewsUnderLoad(t *testing.T) {
 	}
 	c.CloseIdleConnections()
 	waitFor(t, func() bool { return conns.open.Load() == 0 })
+}
+
+// pipeNet is an in-memory network for a synctest bubble: Dial hands one
+// end of a net.Pipe to Accept, and counts.
+type pipeNet struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+	dials atomic.Int64
+}
+
+func newPipeNet() *pipeNet { return &pipeNet{conns: make(chan net.Conn), done: make(chan struct{})} }
+
+func (n *pipeNet) Accept() (net.Conn, error) {
+	select {
+	case c := <-n.conns:
+		return c, nil
+	case <-n.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (n *pipeNet) Close() error {
+	n.once.Do(func() { close(n.done) })
+	return nil
+}
+
+func (n *pipeNet) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80} }
+
+func (n *pipeNet) DialContext(ctx context.Context, _, _ string) (net.Conn, error) {
+	n.dials.Add(1)
+	c, s := net.Pipe()
+	select {
+	case n.conns <- s:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-n.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Pollers of many jobs on one host that all got the same Retry-After do
+// not poll in lockstep: each waits its Retry-After plus a random part of
+// up to as long again (at most 1 s), so their polls reuse a few
+// connections instead of each dialing its own, and none comes early.
+// semhttp's transport on an in-memory network, on synctest's clock: 2,000
+// jobs submitted at once, each answered "Retry-After: 1" twice, then 200.
+// (Before: all polled at the same instant, 0.33 new connections per poll.)
+func TestPollersShareConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const jobs, running = 2000, 3
+		var mu sync.Mutex
+		answered := map[string]time.Time{} // each job's last answer
+		polled := map[string]int{}
+		var early, late int
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			job := r.URL.Query().Get("id")
+			if r.Method == http.MethodPost {
+				answered[job] = time.Now()
+				w.Header().Set("Location", "/jobs?id="+job)
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			switch waited := time.Since(answered[job]); {
+			case waited < time.Second:
+				early++
+			case waited > 2*time.Second:
+				late++
+			}
+			answered[job] = time.Now()
+			if polled[job]++; polled[job] < running {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			io.WriteString(w, "done")
+		})
+		pn := newPipeNet()
+		srv := &http.Server{Handler: h}
+		go srv.Serve(pn)
+		defer srv.Close()
+		tr := defaultTransport()
+		tr.DialContext = pn.DialContext
+		defer tr.CloseIdleConnections()
+		c := New(WithTransport(tr))
+
+		accepted := make([]*Accepted, jobs)
+		var wg sync.WaitGroup
+		for i := range accepted {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodPost, "http://api.test/jobs?id="+strconv.Itoa(i), nil)
+				out, err := c.Send(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				accepted[i] = out.(*Accepted)
+			})
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		before := pn.dials.Load()
+		for _, a := range accepted {
+			wg.Go(func() {
+				res, err := a.Wait(context.Background(), nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				res.Close()
+			})
+		}
+		wg.Wait()
+		polls := jobs * running
+		perPoll := float64(pn.dials.Load()-before) / float64(polls)
+		t.Logf("%d jobs, %d polls: %.3f new connections per poll", jobs, polls, perPoll)
+		if perPoll > 0.01 {
+			t.Errorf("%.3f new connections per poll, want at most 0.01", perPoll)
+		}
+		if early > 0 || late > 0 {
+			t.Errorf("of %d polls, %d came before the Retry-After of 1s, %d after 2s", polls, early, late)
+		}
+	})
 }
