@@ -758,7 +758,7 @@ func TestREADMENamesRealTests(t *testing.T) {
 		t.Fatal(err)
 	}
 	var all strings.Builder
-	for _, pattern := range []string{"*_test.go", "internal/*/*_test.go", "examples/*/*_test.go", "semhttpotel/*_test.go", "redisstore/*_test.go"} {
+	for _, pattern := range []string{"*_test.go", "internal/*/*_test.go", "examples/*/*_test.go", "semhttpotel/*_test.go", "redisstore/*_test.go", "bench/*_test.go"} {
 		files, _ := filepath.Glob(pattern)
 		for _, f := range files {
 			b, _ := os.ReadFile(f)
