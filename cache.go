@@ -368,8 +368,7 @@ func (c *Client) cacheRevalidated(resp *http.Response, x *exchange) (*http.Respo
 // response validated (§4.3.3). A response that is not storable is
 // returned untouched.
 func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
-	received := c.now()
-	tmpl, vary, ok := c.storable(cs, resp, received)
+	tmpl, vary, ok := c.storable(cs, resp)
 	if !ok {
 		// A 5xx is the origin failing, not a new representation (§4.3.3):
 		// what is stored stays.
@@ -412,7 +411,7 @@ func (c *Client) cacheStore(cs *cacheCall, resp *http.Response) *http.Response {
 // stored as, and the Vary field names, when a private cache may store it
 // (RFC 9111 §3) and it is of use: it has a validator, a freshness
 // lifetime, or a stale-if-error or stale-while-revalidate window.
-func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time) (*Entry, []string, bool) {
+func (c *Client) storable(cs *cacheCall, resp *http.Response) (*Entry, []string, bool) {
 	code := resp.StatusCode
 	if code < 200 || code == http.StatusPartialContent || code > 599 ||
 		resp.ContentLength > c.cache.maxEntry ||
@@ -420,6 +419,13 @@ func (c *Client) storable(cs *cacheCall, resp *http.Response, received time.Time
 		return nil, nil, false
 	}
 	h := resp.Header
+	// Most API responses carry nothing a cache could use: no validator, no
+	// lifetime, no stale window. They are told apart by the presence of
+	// fields alone, before any of them is parsed (dates are costly).
+	if len(h["Etag"]) == 0 && len(h["Last-Modified"]) == 0 && len(h["Expires"]) == 0 && len(h["Cache-Control"]) == 0 {
+		return nil, nil, false
+	}
+	received := c.now()
 	cc := httpsyntax.ParseCacheControl(h)
 	// (A Content-Range on a status other than 206 and 416 has no meaning,
 	// RFC 9110 §14.4: such a response is complete, and stored. Range
