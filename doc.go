@@ -114,7 +114,15 @@
 // stale-if-error and the request's own Cache-Control directives are
 // honoured; [RequestOptions].BypassCache leaves the cache out of one
 // call. [WithConditionalWrites] makes writes conditional on the stored
-// ETag.
+// ETag. A [Store] can be shared by the processes of a fleet: the module
+// github.com/semhttp/semhttp/redisstore keeps the cache in Redis.
+//
+// # Tracing and metrics
+//
+// [Hooks] ([WithHooks]) let an observer see each logical call and each
+// request it puts on the wire; the module
+// github.com/semhttp/semhttp/semhttpotel builds them for OpenTelemetry:
+// a span per call with a child per attempt, and metrics.
 //
 // # Ranges and paging
 //
