@@ -24,7 +24,9 @@ func TestErrorType(t *testing.T) {
 		{&semhttp.RequestError{Err: &url.Error{Op: "Get", URL: "u", Err: opErr}}, "*net.OpError"},
 		{fmt.Errorf("semhttp: polling: %w", &semhttp.RequestError{Err: opErr}), "*net.OpError"},
 		{fmt.Errorf("semhttp: polling: %w", &semhttp.RequestError{Err: context.DeadlineExceeded}), "timeout"},
-		{&semhttp.RequestError{Err: &semhttp.RedirectError{Err: semhttp.ErrTooManyRedirects}}, "*semhttp.RedirectError"},
+		{&semhttp.RequestError{Err: &semhttp.RedirectError{Err: semhttp.ErrTooManyRedirects}}, "semhttp.ErrTooManyRedirects"},
+		{&semhttp.RequestError{Err: context.Canceled}, "canceled"},
+		{fmt.Errorf("semhttp: waiting: %w", semhttp.ErrPollBudget), "semhttp.ErrPollBudget"},
 	} {
 		if got := errorType(c.err).Value.AsString(); got != c.want {
 			t.Errorf("%v: error.type %q, want %q", c.err, got, c.want)

@@ -294,6 +294,11 @@ func errorType(err error) attribute.KeyValue {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return semconv.ErrorTypeKey.String("timeout")
 	}
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			return semconv.ErrorTypeKey.String(s.name)
+		}
+	}
 	for {
 		var next error
 		switch e := err.(type) {
@@ -312,6 +317,27 @@ func errorType(err error) attribute.KeyValue {
 		}
 		err = next
 	}
+}
+
+// sentinels name the errors that errors.Is finds better than their type
+// (*errors.errorString) would: a cancelled call, and semhttp's own.
+var sentinels = []struct {
+	err  error
+	name string
+}{
+	{context.Canceled, "canceled"},
+	{semhttp.ErrTooManyRedirects, "semhttp.ErrTooManyRedirects"},
+	{semhttp.ErrRedirectLoop, "semhttp.ErrRedirectLoop"},
+	{semhttp.ErrInsecureRedirect, "semhttp.ErrInsecureRedirect"},
+	{semhttp.ErrBadRedirectScheme, "semhttp.ErrBadRedirectScheme"},
+	{semhttp.ErrBodyNotReplayable, "semhttp.ErrBodyNotReplayable"},
+	{semhttp.ErrBadLocation, "semhttp.ErrBadLocation"},
+	{semhttp.ErrBadStatus, "semhttp.ErrBadStatus"},
+	{semhttp.ErrThrottled, "semhttp.ErrThrottled"},
+	{semhttp.ErrPollBudget, "semhttp.ErrPollBudget"},
+	{semhttp.ErrMonitorAnswer, "semhttp.ErrMonitorAnswer"},
+	{semhttp.ErrBadMonitor, "semhttp.ErrBadMonitor"},
+	{semhttp.ErrNoMonitor, "semhttp.ErrNoMonitor"},
 }
 
 var (
