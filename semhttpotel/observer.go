@@ -205,6 +205,11 @@ func (t *attempts) RoundTrip(req *http.Request) (*http.Response, error) {
 		code := resp.StatusCode
 		extra = append(extra, semconv.HTTPResponseStatusCode(code))
 		span.SetAttributes(semconv.HTTPResponseStatusCode(code))
+		if v := protocolVersion(resp); v != "" {
+			pv := semconv.NetworkProtocolVersion(v)
+			extra = append(extra, pv)
+			span.SetAttributes(pv)
+		}
 		if code >= 400 || code < 100 || code > 599 {
 			et := semconv.ErrorTypeKey.String(strconv.Itoa(code))
 			extra = append(extra, et)
@@ -383,4 +388,20 @@ func kindName(out semhttp.Outcome) string {
 		t = t.Elem()
 	}
 	return t.Name()
+}
+
+// protocolVersion is network.protocol.version of resp: "1.1", "2", ...,
+// or "" when the transport did not say.
+func protocolVersion(resp *http.Response) string {
+	switch {
+	case resp.ProtoMajor == 1 && resp.ProtoMinor == 1:
+		return "1.1" // the common case, without formatting
+	case resp.ProtoMajor == 2 && resp.ProtoMinor == 0:
+		return "2"
+	case resp.ProtoMajor <= 0:
+		return ""
+	case resp.ProtoMinor == 0:
+		return strconv.Itoa(resp.ProtoMajor)
+	}
+	return strconv.Itoa(resp.ProtoMajor) + "." + strconv.Itoa(resp.ProtoMinor)
 }

@@ -173,6 +173,9 @@ func TestCallSpanWithAttemptChildren(t *testing.T) {
 		if v := mustAttr(t, s, "http.response.status_code").AsInt64(); v != codes[i] {
 			t.Fatalf("attempt %d status %d, want %d", i+1, v, codes[i])
 		}
+		if v := mustAttr(t, s, "network.protocol.version").AsString(); v != "1.1" {
+			t.Fatalf("attempt %d network.protocol.version %q", i+1, v)
+		}
 	}
 	if v := mustAttr(t, kids[2], "url.full").AsString(); v != srv.URL+"/v2/items?page=REDACTED" {
 		t.Fatalf("the hop's url.full %q", v)
