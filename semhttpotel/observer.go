@@ -45,12 +45,16 @@ type observer struct {
 	cache    metric.Int64Counter
 	polls    metric.Int64Counter
 
-	kinds sync.Map // status code → kind name, for Do's calls
+	kinds sync.Map        // status code → kind name, for Do's calls
+	known map[string]bool // methods named as they are; others are _OTHER
 }
 
 func newObserver(cfg config) *observer {
 	m := cfg.mp.Meter(scope)
-	o := &observer{tracer: cfg.tp.Tracer(scope), prop: cfg.prop}
+	o := &observer{tracer: cfg.tp.Tracer(scope), prop: cfg.prop, known: cfg.known}
+	if o.known == nil {
+		o.known = knownMethods
+	}
 	// An instrument the meter refuses is a no-op one: metrics must never
 	// fail a call.
 	o.duration, _ = httpconv.NewClientRequestDuration(m)
@@ -73,7 +77,7 @@ type callStateKey struct{}
 
 // call starts the span of a logical call (Hooks.Call).
 func (o *observer) call(ctx context.Context, op string, req *http.Request) (context.Context, func(*http.Response, semhttp.Info, semhttp.Outcome, error)) {
-	method, name, methodAttrs := methodOf(req.Method)
+	method, name, methodAttrs := o.methodOf(req.Method)
 	kind := trace.SpanKindClient
 	if op == "wait" {
 		name, kind = "semhttp.wait", trace.SpanKindInternal
@@ -174,7 +178,7 @@ type attempts struct {
 func (t *attempts) RoundTrip(req *http.Request) (*http.Response, error) {
 	o := t.o
 	ctx := req.Context()
-	method, name, attrs := methodOf(req.Method)
+	method, name, attrs := o.methodOf(req.Method)
 	attrs = append(attrs, requestAttrs(req.URL)...)
 	if st, ok := ctx.Value(callStateKey{}).(*callState); ok {
 		if n := st.sent.Add(1) - 1; n > 0 {
@@ -232,7 +236,8 @@ func (t *attempts) CloseIdleConnections() {
 // Unwrap returns the transport underneath.
 func (t *attempts) Unwrap() http.RoundTripper { return t.base }
 
-// knownMethods are the methods the semantic conventions name as they are.
+// knownMethods are the methods the semantic conventions name as they are
+// (WithKnownMethods replaces them). Read only.
 var knownMethods = map[string]bool{
 	http.MethodConnect: true, http.MethodDelete: true, http.MethodGet: true, http.MethodHead: true,
 	http.MethodOptions: true, http.MethodPatch: true, http.MethodPost: true, http.MethodPut: true,
@@ -243,11 +248,11 @@ var knownMethods = map[string]bool{
 // the span name, and the span's method attributes: an unknown method is
 // "_OTHER", with its own spelling in http.request.method_original, and
 // names its span "HTTP".
-func methodOf(m string) (method, name string, attrs []attribute.KeyValue) {
+func (o *observer) methodOf(m string) (method, name string, attrs []attribute.KeyValue) {
 	if m == "" {
 		m = http.MethodGet
 	}
-	if knownMethods[m] {
+	if o.known[m] {
 		return m, m, []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(m)}
 	}
 	return "_OTHER", "HTTP", []attribute.KeyValue{semconv.HTTPRequestMethodOther, semconv.HTTPRequestMethodOriginal(m)}

@@ -45,9 +45,10 @@ const scope = "github.com/semhttp/semhttp/semhttpotel"
 type Option func(*config)
 
 type config struct {
-	tp   trace.TracerProvider
-	mp   metric.MeterProvider
-	prop propagation.TextMapPropagator
+	tp    trace.TracerProvider
+	mp    metric.MeterProvider
+	prop  propagation.TextMapPropagator
+	known map[string]bool
 }
 
 // WithTracerProvider sets where spans go. Nil or absent: the global
@@ -67,6 +68,20 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // Instrument is called.
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return func(c *config) { c.prop = p }
+}
+
+// WithKnownMethods replaces the methods spans and metrics name as they are
+// (absent: the semantic conventions' list, GET to TRACE and QUERY); any
+// other method is "_OTHER", with its spelling in
+// http.request.method_original, as the conventions say. Methods are
+// case-sensitive.
+func WithKnownMethods(methods ...string) Option {
+	return func(c *config) {
+		c.known = make(map[string]bool, len(methods))
+		for _, m := range methods {
+			c.known[m] = true
+		}
+	}
 }
 
 // Instrument returns the semhttp option that traces and measures a

@@ -877,3 +877,28 @@ func TestWaitForFailedJobIsAnError(t *testing.T) {
 		t.Fatalf("error.type %q", v)
 	}
 }
+
+// WithKnownMethods replaces the list of methods named as they are: PURGE
+// listed is PURGE; GET, no longer listed, is _OTHER.
+func TestWithKnownMethods(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer tp.Shutdown(context.Background())
+	c := semhttp.New(semhttpotel.Instrument(semhttpotel.WithTracerProvider(tp), semhttpotel.WithKnownMethods("PURGE")))
+	defer c.CloseIdleConnections()
+	send(t, c, context.Background(), "PURGE", srv.URL)
+	send(t, c, context.Background(), http.MethodGet, srv.URL)
+	want := map[string]string{"PURGE": "PURGE", "GET": "_OTHER"}
+	for _, s := range spans.Ended() {
+		orig, ok := attr(s, "http.request.method_original")
+		m := mustAttr(t, s, "http.request.method").AsString()
+		if ok && want[orig.AsString()] != m || !ok && want[m] != m {
+			t.Fatalf("span %q: http.request.method %q, original %q", s.Name(), m, orig.AsString())
+		}
+	}
+	if len(spans.Ended()) != 4 {
+		t.Fatalf("%d spans, want 4", len(spans.Ended()))
+	}
+}
