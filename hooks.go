@@ -63,11 +63,11 @@ func (c *Client) observe(req *http.Request, op string) (*http.Request, callEnd) 
 	}
 	view := req
 	if c.base != nil && !req.URL.IsAbs() {
-		// The observer sees the URL the request goes to (own resolves it
-		// against WithBaseURL the same way), not a relative reference.
+		// The observer sees the URL the request goes to (as own
+		// resolves it), not a relative reference.
 		view = new(http.Request)
 		*view = *req
-		view.URL, view.Host = c.base.ResolveReference(req.URL), ""
+		c.resolveBase(view)
 	}
 	ctx, end := c.hooks.Call(req.Context(), op, view)
 	if ctx != nil && ctx != req.Context() {

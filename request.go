@@ -133,6 +133,12 @@ func (x *exchange) noCache() bool {
 	return x.opts != nil && x.opts.noCache || x.fu != nil && x.fu.noCache
 }
 
+// resolveBase points r, a relative request, at its URL resolved against
+// WithBaseURL.
+func (c *Client) resolveBase(r *http.Request) {
+	r.URL, r.Host = c.base.ResolveReference(r.URL), ""
+}
+
 // own applies the request defaults — base URL, the client's default
 // headers, the call's RequestOptions.Header, an idempotency key — to a
 // shallow copy of req, leaving the caller's request and header map
@@ -164,8 +170,7 @@ func (c *Client) own(req *http.Request, x *exchange) *http.Request {
 	r2 := new(http.Request)
 	*r2 = *req
 	if needURL {
-		r2.URL = c.base.ResolveReference(req.URL)
-		r2.Host = ""
+		c.resolveBase(r2)
 	}
 	if needKey || needHeader {
 		r2.Header = req.Header.Clone()
